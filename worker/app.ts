@@ -1,0 +1,85 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import type { AppEnv } from './env.ts';
+import { AppError, problem, toProblemResponse, zodFieldErrors } from './lib/errors.ts';
+import { ConfigError } from './lib/config.ts';
+import type { Clock } from './lib/clock.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { deps } from './middleware/deps.ts';
+import { tenantAuth } from './middleware/auth.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { healthRoutes } from './routes/health/index.ts';
+import { adminRoutes } from './routes/admin/index.ts';
+import { agentRoutes } from './routes/agents/index.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Paths under /v1 that are not tenant-authenticated (they carry their own auth). */
+const NOT_TENANT = [/^\/v1\/admin(\/|$)/, /^\/v1\/federation\/partners(\/|$)/, /^\/v1\/billing\/stripe-webhook$/];
+
+export interface AppOptions {
+  clock?: Clock;
+}
+
+/** Builds the Worker's Hono app: middleware order, error mapping, routes and the OpenAPI document. */
+export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new AppError(400, 'validation_failed', 'Request validation failed', {
+          errors: zodFieldErrors(result.error),
+        });
+      }
+    },
+  });
+
+  app.use('*', requestLog());
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, 'payload_too_large', 'Request body exceeds 1 MiB');
+      },
+    }),
+  );
+  app.use('*', deps({ clock: options.clock }));
+
+  const auth = tenantAuth();
+  const limit = rateLimit();
+  app.use('/v1/*', async function tenantGate(c, next) {
+    if (NOT_TENANT.some((re) => re.test(c.req.path))) return next();
+    await auth(c, async () => {
+      await limit(c, next);
+    });
+  });
+
+  healthRoutes(app);
+  adminRoutes(app);
+  agentRoutes(app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'tenantApiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The API key returned when the organization was created',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator ADMIN_TOKEN',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'AgentIdP', version: '0.1.0', description: 'Identity provider for AI agents at the edge.' },
+  });
+
+  app.notFound((c) => problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof ConfigError) {
+      console.error(JSON.stringify({ level: 'error', msg: err.message }));
+      return problem(503, 'misconfigured', err.message);
+    }
+    return toProblemResponse(err, c);
+  });
+  return app;
+}

@@ -1,0 +1,40 @@
+import type { Config } from './lib/config.ts';
+import type { Db } from './lib/db.ts';
+import type { Cache } from './lib/cache.ts';
+import type { Clock } from './lib/clock.ts';
+import type { Services } from './services/container.ts';
+
+/**
+ * Secrets and optional variables are not in wrangler.toml, so `wrangler types` cannot see them; they are
+ * all strings and are validated by `configSchema` (lib/config.ts).
+ */
+export type Bindings = Env & { [name: string]: unknown };
+
+/** The authenticated tenant of a request. */
+export interface Tenant {
+  organizationId: string;
+  /** Id of the API key that authenticated the request (recorded as the audit actor). */
+  apiKeyId: string;
+  tier: 'free' | 'pro' | 'enterprise';
+}
+
+/** Per-request dependencies, built by the `deps` middleware from `c.env`. */
+export interface Deps {
+  config: Config;
+  db: Db;
+  cache: Cache;
+  clock: Clock;
+  env: Bindings;
+  /** Keeps work alive after the response (analytics, cache fills, webhook kicks). */
+  waitUntil(p: Promise<unknown>): void;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    deps: Deps;
+    services: Services;
+    tenant: Tenant;
+  };
+}

@@ -1,0 +1,44 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { unauthorized } from '../lib/errors.ts';
+import { sha256Hex, timingSafeEqual } from '../lib/crypto.ts';
+import { isTierName } from '../lib/tiers.ts';
+import { apiKeyId } from '../services/organization.service.ts';
+
+function bearer(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+/** Operator routes: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
+export function adminAuth(): MiddlewareHandler<AppEnv> {
+  return async function adminAuthMiddleware(c, next) {
+    const token = bearer(c.req.header('authorization'));
+    if (!token || !(await timingSafeEqual(token, c.var.deps.config.ADMIN_TOKEN))) throw unauthorized();
+    await next();
+  };
+}
+
+/**
+ * Tenant routes: `Authorization: Bearer <api key>`. The key id selects the row; the SHA-256 of the whole
+ * key is compared in constant time.
+ */
+export function tenantAuth(): MiddlewareHandler<AppEnv> {
+  return async function tenantAuthMiddleware(c, next) {
+    const key = bearer(c.req.header('authorization'));
+    const keyId = key ? apiKeyId(key) : undefined;
+    if (!key || !keyId) throw unauthorized();
+    const [row] = await c.var.deps.db.query<{ organization_id: string; key_hash: string; tier: string }>(
+      `SELECT k.organization_id, k.key_hash, o.tier FROM api_keys k
+       JOIN organizations o USING (organization_id)
+       WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
+      [keyId],
+    );
+    const presented = await sha256Hex(key);
+    // Compare even when no row matched, so a miss costs the same as a wrong key.
+    const ok = await timingSafeEqual(presented, row?.key_hash ?? '');
+    if (!row || !ok) throw unauthorized();
+    c.set('tenant', { organizationId: row.organization_id, apiKeyId: keyId, tier: isTierName(row.tier) ? row.tier : 'free' });
+    await next();
+  };
+}
