@@ -17,7 +17,7 @@ export default defineConfig(async () => {
       globalSetup: ['./test/support/global-setup.ts'],
       testTimeout: 30_000,
       hookTimeout: 60_000,
-      silent: 'passed-only',
+      silent: 'passed-only' as const,
     },
   };
 });

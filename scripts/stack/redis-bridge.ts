@@ -67,7 +67,7 @@ export async function startRedisBridge(
         if (path === '/multi-exec') {
           const multi = redis.multi();
           for (const cmd of body as unknown[][]) multi.addCommand(cmd.map(String));
-          const results = (await multi.exec()) as Reply[];
+          const results = (await multi.exec()) as unknown as Reply[];
           return send(200, results.map((r) => out({ result: r })));
         }
         const results = [];

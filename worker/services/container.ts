@@ -26,7 +26,17 @@ export function createServices(d: Deps) {
       return once('limiter', () => new UsageLimiterService(d.env.TENANT_LIMITER, d.clock));
     },
     get agentHooks(): AgentHooks {
-      return once('agentHooks', () => ({}));
+      return once(
+        'agentHooks',
+        (): AgentHooks => ({
+          // Tier quota (tier issue): lock the organization row and enforce max_agents.
+          beforeCreate: async () => undefined,
+          // Identity material (DID issue): key pair, agent_did_keys row, agents.did.
+          afterCreate: async () => ({}),
+          // After commit: DID cache invalidation (DID issue), analytics (tier/analytics issue).
+          afterCommit: async () => undefined,
+        }),
+      );
     },
     get agents() {
       return once('agents', () => new AgentService(d.db, s.audit, s.agentHooks));
