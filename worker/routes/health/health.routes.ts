@@ -22,3 +22,11 @@ export const healthRoute = createRoute({
     503: jsonResponse(HealthSchema, 'The database does not answer'),
   },
 });
+
+export const livenessRoute = createRoute({
+  method: 'get',
+  path: '/livez',
+  tags: ['public'],
+  summary: 'Liveness: answers without touching any dependency',
+  responses: { 200: jsonResponse(z.object({ status: z.literal('ok') }), 'The Worker runs') },
+});

@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { healthRoute } from './health.routes.ts';
+import { healthRoute, livenessRoute } from './health.routes.ts';
 
 async function checkOidc(origin: string | undefined, internalToken: string | undefined): Promise<'ok' | 'error' | 'disabled'> {
   if (!origin) return 'disabled';
@@ -16,6 +16,8 @@ async function checkOidc(origin: string | undefined, internalToken: string | und
 }
 
 export function healthRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(livenessRoute, (c) => c.json({ status: 'ok' as const }, 200));
+
   app.openapi(healthRoute, async (c) => {
     const { db, cache, config } = c.var.deps;
     const [database, cacheStatus, oidc] = await Promise.all([
