@@ -18,6 +18,7 @@ export default defineConfig(async () => {
       testTimeout: 30_000,
       hookTimeout: 60_000,
       silent: 'passed-only' as const,
+      reporters: ['default', './test/support/summary-reporter.ts'],
     },
   };
 });

@@ -50,6 +50,7 @@ export async function startBenchWorker(opts: { bindings?: Record<string, string>
   // wrangler still describes the Worker in Miniflare's v4 option shape; Miniflare 5 converts it.
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: '127.0.0.1',
+    cf: false,
     port: 0,
     workers: [
       {
