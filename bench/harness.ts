@@ -23,7 +23,8 @@ let built = false;
 /** Builds the deploy bundle once per process. */
 export function buildBundle(): string {
   if (!built) {
-    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', OUT], { cwd: ROOT, stdio: 'ignore' });
+    // --containers-rollout=none: the node-oidc [[containers]] image is not built (no Docker engine needed).
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', OUT, '--containers-rollout=none'], { cwd: ROOT, stdio: 'ignore' });
     built = true;
   }
   return `${OUT}/index.js`;

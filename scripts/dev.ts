@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { startStack } from './stack/index.ts';
+import { freePort } from './stack/free-port.ts';
+import { startNodeOidc, type NodeOidcHandle } from './stack/node-oidc.ts';
 import { configSchema } from '../worker/lib/config.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -55,6 +57,40 @@ const stack = await startStack({
   log,
 });
 
+// node-oidc (token issuer, Vault client) as a Node process; the Worker reaches it at OIDC_ORIGIN. Its log
+// lines go to .data/node-oidc.log. Vault is used when VAULT_ADDR (and VAULT_TOKEN) are set here.
+const internalToken = process.env.INTERNAL_TOKEN || secrets.INTERNAL_TOKEN;
+const oidcIssuer = process.env.OIDC_ISSUER || `http://localhost:${port}/oidc`;
+let nodeOidc: NodeOidcHandle | undefined;
+try {
+  nodeOidc = await startNodeOidc({
+    port: Number(process.env.OIDC_PORT) || (await freePort()),
+    output: `${DATA}/node-oidc.log`,
+    env: {
+      DATABASE_URL: stack.databaseUrl,
+      OIDC_ISSUER: oidcIssuer,
+      INTERNAL_TOKEN: internalToken,
+      OIDC_KEYS_FILE: process.env.OIDC_KEYS_FILE || `${DATA}/oidc-keys.json`,
+      ...Object.fromEntries(
+        ['OIDC_JWKS', 'OIDC_AUDIENCE', 'OIDC_ACCESS_TOKEN_TTL_SECONDS', 'VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_MOUNT', 'VAULT_NAMESPACE']
+          .filter((k) => process.env[k])
+          .map((k) => [k, process.env[k]!]),
+      ),
+    },
+  });
+} catch (err) {
+  log(`node-oidc: ${(err as Error).message}`);
+  await stack.stop();
+  process.exit(1);
+}
+log(`node-oidc: ${nodeOidc.url} (issuer ${oidcIssuer}; log in .data/node-oidc.log)`);
+void nodeOidc.exited.then((code) => {
+  if (!stopping) {
+    log(`node-oidc exited (${code}); see .data/node-oidc.log`);
+    void shutdown(1);
+  }
+});
+
 // Every variable the Worker reads, taken from this environment when set, then the stack's and local defaults.
 const vars: Record<string, string> = {};
 for (const name of Object.keys(configSchema.shape)) {
@@ -64,7 +100,9 @@ for (const name of Object.keys(configSchema.shape)) {
 Object.assign(vars, stack.bindings, {
   ADMIN_TOKEN: adminToken,
   ENCRYPTION_KEY: process.env.ENCRYPTION_KEY || secrets.ENCRYPTION_KEY,
-  INTERNAL_TOKEN: process.env.INTERNAL_TOKEN || secrets.INTERNAL_TOKEN,
+  INTERNAL_TOKEN: internalToken,
+  OIDC_ORIGIN: nodeOidc.url,
+  OIDC_ISSUER: oidcIssuer,
   DID_WEB_DOMAIN: process.env.DID_WEB_DOMAIN || `localhost%3A${port}`,
 });
 if (process.env.DATABASE_URL) vars.DATABASE_URL = stack.bindings.DATABASE_URL!;
@@ -89,6 +127,7 @@ async function shutdown(code = 0): Promise<void> {
   await Promise.all(
     children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))),
   );
+  await nodeOidc?.stop();
   await stack.stop();
   process.exit(code);
 }
@@ -104,6 +143,8 @@ const wrangler = spawn(
     '--env-file', envFile,
     '--persist-to', `${DATA}/wrangler`,
     '--show-interactive-dev-session=false',
+    // node-oidc runs as a Node process here (OIDC_ORIGIN); the [[containers]] entry needs no Docker engine.
+    '--enable-containers=false',
     '--log-level', 'warn',
   ],
   { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } },

@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { Scalar } from '@scalar/hono-api-reference';
 import type { AppEnv } from './env.ts';
 import { AppError, problem, toProblemResponse, zodFieldErrors } from './lib/errors.ts';
 import { ConfigError } from './lib/config.ts';
@@ -11,6 +12,16 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { adminRoutes } from './routes/admin/index.ts';
 import { agentRoutes } from './routes/agents/index.ts';
+import { didRoutes } from './routes/did/index.ts';
+import { webhookRoutes } from './routes/webhooks/index.ts';
+import { kickWebhooks } from './middleware/webhook-kick.ts';
+import { analyticsRoutes } from './routes/analytics/index.ts';
+import { tierRoutes } from './routes/tier/index.ts';
+import { auditRoutes } from './routes/audit/index.ts';
+import { complianceRoutes } from './routes/compliance/index.ts';
+import { oidcRoutes } from './routes/oidc/index.ts';
+import { federationRoutes } from './routes/federation/index.ts';
+import { billingRoutes } from './routes/billing/index.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -44,6 +55,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     }),
   );
   app.use('*', deps({ clock: options.clock }));
+  app.use('*', kickWebhooks());
 
   const auth = tenantAuth();
   const limit = rateLimit();
@@ -57,6 +69,15 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   healthRoutes(app);
   adminRoutes(app);
   agentRoutes(app);
+  didRoutes(app);
+  webhookRoutes(app);
+  analyticsRoutes(app);
+  tierRoutes(app);
+  auditRoutes(app);
+  complianceRoutes(app);
+  oidcRoutes(app);
+  federationRoutes(app);
+  billingRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantApiKey', {
     type: 'http',
@@ -72,6 +93,8 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     openapi: '3.1.0',
     info: { title: 'AgentIdP', version: '0.1.0', description: 'Identity provider for AI agents at the edge.' },
   });
+
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'AgentIdP API reference' }));
 
   app.notFound((c) => problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {

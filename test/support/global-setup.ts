@@ -2,19 +2,30 @@
 // config chose (see test-env.ts), and stops them afterwards.
 import type { TestProject } from 'vitest/node';
 import { startStack, type Stack } from '../../scripts/stack/index.ts';
-import { pingPostgres } from '../../scripts/stack/postgres.ts';
+import { createThrowawayDatabase, dropDatabase, pingPostgres } from '../../scripts/stack/postgres.ts';
 import type { TestPlan } from './test-env.ts';
+import { startNodeOidcServices, type NodeOidcServices } from './servers/node-oidc.ts';
+import { startWebhookReceivers, type WebhookReceivers } from './servers/webhook-receivers.ts';
+import { startJwksServer, type JwksServer } from './servers/jwks-server.ts';
+import { startStripeStandIn, type StripeStandIn } from './servers/stripe-stand-in.ts';
 
 let stack: Stack | undefined;
+let nodeOidc: NodeOidcServices | undefined;
+let webhookReceivers: WebhookReceivers | undefined;
+let jwksServer: JwksServer | undefined;
+let stripeStandIn: StripeStandIn | undefined;
 
-export default async function setup(_project: TestProject) {
+export default async function setup(project: TestProject) {
   const plan = JSON.parse(process.env.AIDP_TEST_PLAN ?? 'null') as TestPlan | null;
   if (!plan) throw new Error('AIDP_TEST_PLAN missing: run the tests through vitest.config.ts');
   const required = process.env.REQUIRE_SERVICES === '1';
   if (required && (!plan.databaseUrl || !plan.redisUrl)) {
     throw new Error('REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL');
   }
-  if (plan.databaseUrl) await pingPostgres(plan.databaseUrl);
+  if (plan.adminDatabaseUrl && plan.throwawayDatabase) {
+    await pingPostgres(plan.adminDatabaseUrl);
+    await createThrowawayDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
+  }
   stack = await startStack({
     databaseUrl: plan.databaseUrl,
     redisUrl: plan.redisUrl,
@@ -22,7 +33,20 @@ export default async function setup(_project: TestProject) {
     ports: plan.ports,
   });
   console.log(`test stack: postgres=${stack.postgresKind} redis=${plan.redisUrl ? 'bridged' : 'off'}`);
+  nodeOidc = await startNodeOidcServices(plan.nodeOidc, stack.databaseUrl);
+  project.provide('vaultUrl', nodeOidc.vaultUrl);
+  project.provide('vaultToken', plan.nodeOidc.vaultToken);
+  webhookReceivers = await startWebhookReceivers();
+  project.provide('webhookReceiverUrl', webhookReceivers.url);
+  jwksServer = await startJwksServer();
+  project.provide('jwksServerUrl', jwksServer.url);
+  stripeStandIn = await startStripeStandIn(plan.stripe);
   return async () => {
+    await nodeOidc?.stop();
+    await webhookReceivers?.stop();
+    await jwksServer?.stop();
+    await stripeStandIn?.stop();
     await stack?.stop();
+    if (plan.adminDatabaseUrl && plan.throwawayDatabase) await dropDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
   };
 }

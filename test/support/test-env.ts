@@ -2,19 +2,32 @@
 // global setup can start the services on exactly those ports.
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../scripts/stack/free-port.ts';
+import { throwawayDatabaseName, withDatabase } from '../../scripts/stack/postgres.ts';
+import { planNodeOidc, type NodeOidcPlan } from './servers/node-oidc.ts';
+import { planStripeStandIn, type StripePlan } from './servers/stripe-stand-in.ts';
 
 export interface TestPlan {
   ports: { pglite: number; wsProxy: number; redisBridge: number };
   redisToken: string;
+  /** This run's own database on the DATABASE_URL server (created by the global setup, dropped after). */
   databaseUrl?: string;
+  /** DATABASE_URL as given: used only to create and drop `databaseUrl`'s database. */
+  adminDatabaseUrl?: string;
+  throwawayDatabase?: string;
   redisUrl?: string;
   bindings: Record<string, string>;
+  /** node-oidc and its Vault stand-in (servers/node-oidc.ts). */
+  nodeOidc: NodeOidcPlan;
+  /** The Stripe API stand-in and fake Stripe credentials (servers/stripe-stand-in.ts). */
+  stripe: StripePlan;
 }
 
 export async function planTestEnv(): Promise<TestPlan> {
   const ports = { pglite: await freePort(), wsProxy: await freePort(), redisBridge: await freePort() };
   const redisToken = randomBytes(24).toString('hex');
-  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const adminDatabaseUrl = process.env.DATABASE_URL || undefined;
+  const throwawayDatabase = adminDatabaseUrl ? throwawayDatabaseName() : undefined;
+  const databaseUrl = adminDatabaseUrl && throwawayDatabase ? withDatabase(adminDatabaseUrl, throwawayDatabase) : undefined;
   const redisUrl = process.env.REDIS_URL || undefined;
   const pgUrl = databaseUrl ?? `postgres://postgres@127.0.0.1:${ports.pglite}/postgres`;
   const bindings: Record<string, string> = {
@@ -24,10 +37,21 @@ export async function planTestEnv(): Promise<TestPlan> {
     DID_WEB_DOMAIN: 'idp.test',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     ALLOW_PRIVATE_URLS: 'true',
+    // Tier changes made by tests must reach the rate limiter at once; auth-cache.test.ts turns the cache on.
+    API_KEY_CACHE_SECONDS: '0',
+    // Every run gets its own cache namespace on the shared Redis (and its own database, see above).
+    CACHE_KEY_PREFIX: `test-${randomBytes(6).toString('hex')}:`,
+    // Webhooks: three attempts (now, +1 s, +1 s) and a short cut-off, so retries and hangs end quickly.
+    WEBHOOK_RETRY_SCHEDULE: '0,1,1',
+    WEBHOOK_TIMEOUT_MS: '1500',
   };
+  const nodeOidc = await planNodeOidc();
+  Object.assign(bindings, nodeOidc.bindings);
+  const stripe = await planStripeStandIn();
+  Object.assign(bindings, stripe.bindings);
   if (redisUrl) {
     bindings.UPSTASH_REDIS_REST_URL = `http://127.0.0.1:${ports.redisBridge}`;
     bindings.UPSTASH_REDIS_REST_TOKEN = redisToken;
   }
-  return { ports, redisToken, databaseUrl, redisUrl, bindings };
+  return { ports, redisToken, databaseUrl, adminDatabaseUrl, throwawayDatabase, redisUrl, bindings, nodeOidc, stripe };
 }

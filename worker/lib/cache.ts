@@ -6,8 +6,11 @@ import { Redis } from '@upstash/redis/cloudflare';
  */
 export class Cache {
   readonly #redis: Redis | undefined;
+  readonly #prefix: string;
 
-  constructor(url?: string, token?: string) {
+  /** `prefix` namespaces every key (CACHE_KEY_PREFIX), so environments or test runs can share one Redis. */
+  constructor(url?: string, token?: string, prefix = '') {
+    this.#prefix = prefix;
     this.#redis =
       url && token
         ? new Redis({ url, token, automaticDeserialization: false, retry: { retries: 1, backoff: () => 50 } })
@@ -21,7 +24,7 @@ export class Cache {
   async getJson<T>(key: string): Promise<T | undefined> {
     if (!this.#redis) return undefined;
     try {
-      const raw = await this.#redis.get<string>(key);
+      const raw = await this.#redis.get<string>(this.#prefix + key);
       return raw == null ? undefined : (JSON.parse(raw) as T);
     } catch (err) {
       logCacheError('get', key, err);
@@ -32,17 +35,40 @@ export class Cache {
   async setJson(key: string, value: unknown, ttlSeconds: number): Promise<void> {
     if (!this.#redis) return;
     try {
-      await this.#redis.set(key, JSON.stringify(value), { ex: ttlSeconds });
+      await this.#redis.set(this.#prefix + key, JSON.stringify(value), { ex: ttlSeconds });
     } catch (err) {
       logCacheError('set', key, err);
     }
+  }
+
+  /**
+   * setJson that reports the outcome: true when written; false when Redis is off, the write failed, or
+   * (`ifAbsent`: SET NX) the key already existed.
+   */
+  async trySetJson(key: string, value: unknown, ttlSeconds: number, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
+    if (!this.#redis) return false;
+    try {
+      const json = JSON.stringify(value);
+      const res = opts.ifAbsent
+        ? await this.#redis.set(this.#prefix + key, json, { ex: ttlSeconds, nx: true })
+        : await this.#redis.set(this.#prefix + key, json, { ex: ttlSeconds });
+      return res !== null;
+    } catch (err) {
+      logCacheError('set', key, err);
+      return false;
+    }
+  }
+
+  /** SET NX with a TTL: writes only when the key is absent. Returns whether it wrote (false without Redis). */
+  setJsonIfAbsent(key: string, value: unknown, ttlSeconds: number): Promise<boolean> {
+    return this.trySetJson(key, value, ttlSeconds, { ifAbsent: true });
   }
 
   /** Deletes keys. Returns false when Redis was configured but the delete failed. */
   async del(...keys: string[]): Promise<boolean> {
     if (!this.#redis || keys.length === 0) return true;
     try {
-      await this.#redis.del(...keys);
+      await this.#redis.del(...keys.map((k) => this.#prefix + k));
       return true;
     } catch (err) {
       logCacheError('del', keys.join(','), err);

@@ -27,6 +27,8 @@ export class Db implements Queryable {
   #pool: Pool | undefined;
   /** Number of statements sent by this request; logged, and asserted on by cache tests. */
   queries = 0;
+  /** Work still running on the pool (e.g. an analytics write under waitUntil); `close()` waits for it. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   constructor(url: string, wsProxy?: string) {
     this.#url = url;
@@ -44,7 +46,11 @@ export class Db implements Queryable {
     return this.#pool;
   }
 
-  async query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    return this.#track(this.#query<T>(text, params));
+  }
+
+  async #query<T>(text: string, params: unknown[]): Promise<T[]> {
     this.queries++;
     try {
       const res = await this.#pg().query(text, params);
@@ -55,7 +61,18 @@ export class Db implements Queryable {
   }
 
   /** Runs `fn` in one transaction; rolls back on any throw. */
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.#track(this.#tx(fn));
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inflight.add(p);
+    const done = () => this.#inflight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  async #tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     let client: PoolClient;
     try {
       client = await this.#pg().connect();
@@ -85,8 +102,12 @@ export class Db implements Queryable {
     }
   }
 
-  /** Ends the pool, if one was opened. Pass the promise to ctx.waitUntil. */
+  /**
+   * Ends the pool, if one was opened, once the work still running on it has settled (a query queued for
+   * a client when the pool ends would never run). Pass the promise to ctx.waitUntil.
+   */
   async close(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     const pool = this.#pool;
     this.#pool = undefined;
     if (pool) await pool.end().catch(() => undefined);

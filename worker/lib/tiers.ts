@@ -1,4 +1,12 @@
-/** Subscription tiers. `null` means unlimited. README.md quotes this table; keep them in step. */
+/**
+ * Subscription tiers. `null` means unlimited. README.md quotes this table; keep them in step.
+ *
+ * Sizing: an agent that refreshes a one-hour access token around the clock takes 24 tokens a day, so the
+ * token limits leave roughly 4× headroom over the agent limits (10 × 24 = 240 of 1,000; 250 × 24 = 6,000 of
+ * 100,000 leaves room for shorter-lived tokens). API calls are management traffic (registering agents,
+ * issuing credentials, reading analytics): 10,000 a day is ample for a trial, 1,000,000 (≈ 12/s sustained)
+ * for production automation. Enterprise is unlimited and governed by contract.
+ */
 export const TIER_NAMES = ['free', 'pro', 'enterprise'] as const;
 export type TierName = (typeof TIER_NAMES)[number];
 
@@ -9,11 +17,12 @@ export interface TierLimits {
 }
 
 export const TIER_CONFIG: Readonly<Record<TierName, Readonly<TierLimits>>> = {
-  free: { max_agents: 10, max_calls_per_day: 1_000, max_tokens_per_day: 1_000 },
-  pro: { max_agents: 100, max_calls_per_day: 100_000, max_tokens_per_day: 100_000 },
+  free: { max_agents: 10, max_calls_per_day: 10_000, max_tokens_per_day: 1_000 },
+  pro: { max_agents: 250, max_calls_per_day: 1_000_000, max_tokens_per_day: 100_000 },
   enterprise: { max_agents: null, max_calls_per_day: null, max_tokens_per_day: null },
 };
 
+/** Order of the tiers: an upgrade goes to a strictly higher rank. */
 export const TIER_RANK: Readonly<Record<TierName, number>> = { free: 0, pro: 1, enterprise: 2 };
 
 export const isTierName = (v: unknown): v is TierName => typeof v === 'string' && (TIER_NAMES as readonly string[]).includes(v);

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { unauthorized } from '../lib/errors.ts';
 import { sha256Hex, timingSafeEqual } from '../lib/crypto.ts';
@@ -19,6 +19,44 @@ export function adminAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
+interface KeyRecord {
+  organization_id: string;
+  key_hash: string;
+  tier: string;
+  until: number;
+}
+
+// Deliberately lossy isolate cache of API-key rows (key id → hash, organization, tier), bounded in size and
+// lifetime (API_KEY_CACHE_SECONDS, default 10 s): it spares the tenant gate a Postgres round trip per request.
+// The presented key is still hashed and compared in constant time on every request; what can be stale for
+// up to the lifetime is the organization's tier as seen by the rate limiter.
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, KeyRecord>();
+
+async function findKey(c: Context<AppEnv>, keyId: string): Promise<KeyRecord | undefined> {
+  const ttlMs = c.var.deps.config.API_KEY_CACHE_SECONDS * 1000;
+  const now = Date.now();
+  const hit = ttlMs > 0 ? keyCache.get(keyId) : undefined;
+  if (hit && hit.until > now) return hit;
+  const [row] = await c.var.deps.db.query<Omit<KeyRecord, 'until'>>(
+    `SELECT k.organization_id, k.key_hash, o.tier FROM api_keys k
+     JOIN organizations o USING (organization_id)
+     WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
+    [keyId],
+  );
+  if (!row) {
+    keyCache.delete(keyId);
+    return undefined;
+  }
+  const record = { ...row, until: now + ttlMs };
+  if (ttlMs > 0) {
+    keyCache.delete(keyId);
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(keyId, record);
+  }
+  return record;
+}
+
 /**
  * Tenant routes: `Authorization: Bearer <api key>`. The key id selects the row; the SHA-256 of the whole
  * key is compared in constant time.
@@ -28,12 +66,7 @@ export function tenantAuth(): MiddlewareHandler<AppEnv> {
     const key = bearer(c.req.header('authorization'));
     const keyId = key ? apiKeyId(key) : undefined;
     if (!key || !keyId) throw unauthorized();
-    const [row] = await c.var.deps.db.query<{ organization_id: string; key_hash: string; tier: string }>(
-      `SELECT k.organization_id, k.key_hash, o.tier FROM api_keys k
-       JOIN organizations o USING (organization_id)
-       WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
-      [keyId],
-    );
+    const row = await findKey(c, keyId);
     const presented = await sha256Hex(key);
     // Compare even when no row matched, so a miss costs the same as a wrong key.
     const ok = await timingSafeEqual(presented, row?.key_hash ?? '');

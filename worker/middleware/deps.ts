@@ -26,7 +26,7 @@ export function deps({ clock = systemClock }: DepsOptions = {}): MiddlewareHandl
     const d: Deps = {
       config,
       db: new Db(config.DATABASE_URL, config.NEON_WS_PROXY),
-      cache: new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN),
+      cache: new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, config.CACHE_KEY_PREFIX),
       clock,
       env: c.env,
       waitUntil,

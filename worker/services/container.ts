@@ -4,6 +4,22 @@ import { OrganizationService } from './organization.service.ts';
 import { AgentService, type AgentHooks } from './agent.service.ts';
 import { CredentialService } from './credential.service.ts';
 import { UsageLimiterService } from './usage-limiter.service.ts';
+import { EventService } from './event.service.ts';
+import { WebhookService } from './webhook.service.ts';
+import { Encryptor, parseEncryptionKeys } from '../lib/crypto.ts';
+import { TierService } from './tier.service.ts';
+import { AnalyticsService } from './analytics.service.ts';
+import { AuditVerificationService } from './audit-verification.service.ts';
+import { ComplianceService } from './compliance.service.ts';
+import { DidService } from './did.service.ts';
+import { LocalKeyCustody, VaultKeyCustody, type KeyCustodies } from './key-custody/index.ts';
+import { AppError } from '../lib/errors.ts';
+import { NodeOidc, secretCustodyMode } from '../lib/node-oidc.ts';
+import { OidcTokenService } from './oidc-token.service.ts';
+import { WebhookSecretsService } from './webhook-secrets.service.ts';
+import { FederationService } from './federation.service.ts';
+import { BillingService, billingSettings } from './billing.service.ts';
+import { createStripeClient } from '../lib/stripe.ts';
 
 /**
  * The request's services, wired from its Deps. Built lazily: a route pays only for what it uses.
@@ -25,24 +41,135 @@ export function createServices(d: Deps) {
     get limiter() {
       return once('limiter', () => new UsageLimiterService(d.env.TENANT_LIMITER, d.clock));
     },
+    get tier(): TierService {
+      // The checkout (last argument) is the billing service's, passed when STRIPE_SECRET_KEY is set.
+      return once(
+        'tier',
+        () =>
+          new TierService(
+            d.db,
+            s.limiter,
+            s.audit,
+            d.clock,
+            s.events,
+            // Deferred to s.billing: the billing service itself depends on s.tier (applyUpgrade).
+            d.config.STRIPE_SECRET_KEY
+              ? { createUpgradeCheckout: (orgId, target, opts) => s.billing.createUpgradeCheckout(orgId, target, opts) }
+              : undefined,
+          ),
+      );
+    },
+    /** Stripe Checkout, the Stripe webhook and subscription state; its Stripe client is made for this request. */
+    get billing(): BillingService {
+      return once(
+        'billing',
+        () =>
+          new BillingService(d.db, s.audit, d.clock, s.tier, s.events, () => createStripeClient(d.config), billingSettings(d.config)),
+      );
+    },
+    /** The link to node-oidc (OIDC_ORIGIN or the NODE_OIDC container); undefined when neither is configured. */
+    get nodeOidc(): NodeOidc | undefined {
+      return once('nodeOidc', () => NodeOidc.fromEnv(d.config, d.env));
+    },
+    get oidcTokens() {
+      return once('oidcTokens', () => new OidcTokenService(d.db, s.limiter, s.analytics, d.clock, d.waitUntil));
+    },
+    get analytics() {
+      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil));
+    },
+    /** Domain events → webhook deliveries, recorded in the caller's transaction (tier, billing, delegations use it too). */
+    get events() {
+      return once('events', () => new EventService(d.env.WEBHOOK_DISPATCHER, d.clock, d.config.WEBHOOK_RETRY_SCHEDULE[0]!));
+    },
+    get webhooks() {
+      return once(
+        'webhooks',
+        () =>
+          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS),
+      );
+    },
+    /**
+     * DID private keys: `active` receives new keys (Vault through node-oidc when secretCustodyMode says so,
+     * else local: encrypted in Postgres); `of(kind)` opens keys stored under either.
+     */
+    get keyCustody(): KeyCustodies {
+      return once('keyCustody', (): KeyCustodies => {
+        let local: LocalKeyCustody | undefined;
+        let vault: VaultKeyCustody | undefined;
+        const localCustody = () => (local ??= new LocalKeyCustody(s.encryptor));
+        const vaultCustody = () => {
+          const link = s.nodeOidc;
+          if (!link) throw new AppError(503, 'key_custody_unavailable', 'Key custody "vault" is not configured (no node-oidc)');
+          return (vault ??= new VaultKeyCustody(link, s.encryptor));
+        };
+        return {
+          active: () => (secretCustodyMode(d.config) === 'vault' ? vaultCustody() : localCustody()),
+          of: (kind) => {
+            if (kind === 'local') return localCustody();
+            if (kind === 'vault') return vaultCustody();
+            throw new AppError(503, 'key_custody_unavailable', `Key custody "${String(kind)}" is not configured`);
+          },
+        };
+      });
+    },
+    /** Webhook signing secrets: encrypted in Postgres, or in Vault through node-oidc (secretCustodyMode). */
+    get webhookSecrets() {
+      return once('webhookSecrets', () => new WebhookSecretsService(s.encryptor, secretCustodyMode(d.config), s.nodeOidc));
+    },
+    /** AES-256-GCM under ENCRYPTION_KEY (rotation: first key encrypts, all decrypt). */
+    get encryptor() {
+      return once('encryptor', () => new Encryptor(parseEncryptionKeys(d.config.ENCRYPTION_KEY)));
+    },
+    get did() {
+      return once(
+        'did',
+        () =>
+          new DidService(d.db, d.cache, d.clock, s.keyCustody, {
+            domain: d.config.DID_WEB_DOMAIN,
+            redisTtlSeconds: d.config.DID_DOCUMENT_CACHE_TTL_SECONDS,
+            memoryTtlMs: d.config.DID_MEMORY_CACHE_MS,
+          }),
+      );
+    },
     get agentHooks(): AgentHooks {
       return once(
         'agentHooks',
         (): AgentHooks => ({
           // Tier quota (tier issue): lock the organization row and enforce max_agents.
-          beforeCreate: async () => undefined,
+          beforeCreate: (q, organizationId) => s.tier.enforceAgentLimit(q, organizationId),
           // Identity material (DID issue): key pair, agent_did_keys row, agents.did.
-          afterCreate: async () => ({}),
+          afterCreate: async (q, agent) => {
+            const { did, did_created_at } = await s.did.generateForAgent(q, agent);
+            return { did, did_created_at };
+          },
           // After commit: DID cache invalidation (DID issue), analytics (tier/analytics issue).
-          afterCommit: async () => undefined,
+          afterCommit: async (agent, change) => {
+            if (change !== 'created') await s.did.invalidateAgent(agent.agent_id);
+            s.analytics.recordAgentActivity(agent.organization_id, agent.agent_id, change);
+          },
         }),
       );
     },
     get agents() {
-      return once('agents', () => new AgentService(d.db, s.audit, s.agentHooks));
+      return once('agents', () => new AgentService(d.db, s.audit, s.agentHooks, s.events));
+    },
+    get federation() {
+      return once('federation', () => new FederationService(d.db, d.cache, d.clock, d.config));
     },
     get credentials() {
-      return once('credentials', () => new CredentialService(d.db, s.audit, d.clock));
+      return once(
+        'credentials',
+        () =>
+          new CredentialService(d.db, s.audit, d.clock, s.events, (organizationId, agentId) =>
+            s.analytics.recordAgentActivity(organizationId, agentId, 'credential_issued'),
+          ),
+      );
+    },
+    get auditVerification() {
+      return once('auditVerification', () => new AuditVerificationService(d.db, d.clock));
+    },
+    get compliance() {
+      return once('compliance', () => new ComplianceService(d.db, d.cache, d.clock, s.auditVerification));
     },
   };
   return s;

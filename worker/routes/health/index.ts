@@ -1,32 +1,25 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
 import { healthRoute, livenessRoute } from './health.routes.ts';
+import type { NodeOidc } from '../../lib/node-oidc.ts';
 
-async function checkOidc(origin: string | undefined, internalToken: string | undefined): Promise<'ok' | 'error' | 'disabled'> {
-  if (!origin) return 'disabled';
-  try {
-    const res = await fetch(`${origin}/internal/health`, {
-      headers: internalToken ? { authorization: `Bearer ${internalToken}` } : {},
-      signal: AbortSignal.timeout(2000),
-    });
-    return res.ok ? 'ok' : 'error';
-  } catch {
-    return 'error';
-  }
+/** node-oidc's `GET /internal/health` (with INTERNAL_TOKEN), through OIDC_ORIGIN or the container binding. */
+async function checkOidc(link: NodeOidc | undefined): Promise<'ok' | 'error' | 'disabled'> {
+  return link ? link.health(2000) : 'disabled';
 }
 
 export function healthRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(livenessRoute, (c) => c.json({ status: 'ok' as const }, 200));
 
   app.openapi(healthRoute, async (c) => {
-    const { db, cache, config } = c.var.deps;
+    const { db, cache } = c.var.deps;
     const [database, cacheStatus, oidc] = await Promise.all([
       db.query('SELECT 1').then(
         () => 'ok' as const,
         () => 'error' as const,
       ),
       cache.ping(),
-      checkOidc(config.OIDC_ORIGIN, config.INTERNAL_TOKEN),
+      checkOidc(c.var.services.nodeOidc),
     ]);
     const healthy = database === 'ok';
     const degraded = cacheStatus === 'error' || oidc === 'error';

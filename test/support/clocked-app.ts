@@ -1,0 +1,51 @@
+// A Worker app with a clock the test moves, called in-process with the real bindings. Every call gets its
+// own ExecutionContext and waits for the work it handed to waitUntil (analytics writes) to settle.
+import { env } from 'cloudflare:workers';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createApp } from '../../worker/app.ts';
+import type { Clock } from '../../worker/lib/clock.ts';
+import { Db } from '../../worker/lib/db.ts';
+import { BASE, type CallOptions } from './worker.ts';
+
+export class MovableClock implements Clock {
+  #ms: number;
+  constructor(iso: string) {
+    this.#ms = Date.parse(iso);
+  }
+  now(): Date {
+    return new Date(this.#ms);
+  }
+  set(iso: string): void {
+    this.#ms = Date.parse(iso);
+  }
+}
+
+export const bindings = env as unknown as Record<string, unknown> & Cloudflare.Env;
+
+export function clockedApp(clock: Clock, envOverrides: Record<string, unknown> = {}) {
+  const app = createApp({ clock });
+  const appEnv = { ...bindings, ...envOverrides };
+  return async function callApp(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const ctx = createExecutionContext();
+    const res = await app.request(`${BASE}${path}`, { method, headers, body }, appEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  };
+}
+
+/** Runs `fn` with a Db on the test database, closed afterwards. */
+export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = new Db(bindings.DATABASE_URL as string, bindings.NEON_WS_PROXY as string);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
