@@ -104,6 +104,9 @@ Object.assign(vars, stack.bindings, {
   OIDC_ORIGIN: nodeOidc.url,
   OIDC_ISSUER: oidcIssuer,
   DID_WEB_DOMAIN: process.env.DID_WEB_DOMAIN || `localhost%3A${port}`,
+  // A local stack talks to local webhook receivers and IdPs (npm run demo): private URLs are allowed unless
+  // ALLOW_PRIVATE_URLS=false is set. Production leaves it off.
+  ALLOW_PRIVATE_URLS: process.env.ALLOW_PRIVATE_URLS || 'true',
 });
 if (process.env.DATABASE_URL) vars.DATABASE_URL = stack.bindings.DATABASE_URL!;
 
@@ -168,4 +171,6 @@ if (secrets.generatedAdmin && !process.env.ADMIN_TOKEN) {
 } else if (!process.env.ADMIN_TOKEN) {
   log('ADMIN_TOKEN is in .data/local-secrets.json');
 }
+// What `npm run demo` needs to find this stack (it seeds a few days of analytics history directly).
+writeFileSync(`${DATA}/stack.json`, JSON.stringify({ url: `http://localhost:${port}`, databaseUrl: stack.databaseUrl }, null, 2), { mode: 0o600 });
 console.log(`ready http://localhost:${port}`);
