@@ -1,24 +1,46 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { planTestEnv } from './test/support/test-env.ts';
 
 export default defineConfig(async () => {
   const plan = await planTestEnv();
   process.env.AIDP_TEST_PLAN = JSON.stringify(plan);
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: { bindings: plan.bindings },
-      }),
-    ],
     test: {
-      include: ['test/**/*.test.ts'],
-      globalSetup: ['./test/support/global-setup.ts'],
-      testTimeout: 30_000,
-      hookTimeout: 60_000,
       silent: 'passed-only' as const,
       reporters: ['default', './test/support/summary-reporter.ts'],
+      projects: [
+        {
+          // The Worker's tests, inside workerd.
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: { bindings: plan.bindings },
+            }),
+          ],
+          test: {
+            name: 'workerd',
+            include: ['test/**/*.test.ts'],
+            exclude: [...configDefaults.exclude, 'test/browser/**'],
+            globalSetup: ['./test/support/global-setup.ts'],
+            testTimeout: 30_000,
+            hookTimeout: 60_000,
+            silent: 'passed-only' as const,
+          },
+        },
+        {
+          // The tenant console in Debian's Chromium (playwright-core), in Node, against the deploy bundle.
+          test: {
+            name: 'browser',
+            include: ['test/browser/**/*.test.ts'],
+            environment: 'node',
+            globalSetup: ['./test/browser/support/global-setup.ts'],
+            testTimeout: 60_000,
+            hookTimeout: 180_000,
+            silent: 'passed-only' as const,
+          },
+        },
+      ],
     },
   };
 });

@@ -18,10 +18,19 @@
 // tenant gate costs tens of milliseconds (a Postgres connection per request) with noise far larger than
 // one signature check, so the in-isolate ratio is the figure that resolves the goal. autocannon, the stack
 // and workerd share this machine's cores: read ratios, not absolute figures.
+//
+// Baseline (with DATABASE_URL): the specification's Node approach (bench/baseline/server.ts: node:http, pg
+// Pool, node-redis, jsonwebtoken + crypto.createPublicKey) verifying the same tokens of the same partner
+// against the same Postgres and Redis, behind the spec's tenant gate (API key row from Postgres per request,
+// Redis INCR daily counter); same routes, same rounds. Its JWK → PEM + jsonwebtoken.verify is also timed in
+// a loop in this process (node_verify_ms), the Node counterpart of bare_verify_ms.
+import { createPublicKey } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { measure, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
 import { startJwksServer } from '../test/support/servers/jwks-server.ts';
+import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
 
 const SECONDS = 4;
 
@@ -92,9 +101,28 @@ async function pairedLoopMs(url: string, body: Record<string, unknown>): Promise
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** ms per JWK → PEM + jsonwebtoken.verify in this Node process (the baseline's own work per token), median of 5. */
+function nodeVerifyMs(token: string, jwk: Record<string, unknown>, alg: 'ES256' | 'RS256'): number {
+  const once = () => {
+    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    jwt.verify(token, pem, { algorithms: [alg] });
+  };
+  for (let i = 0; i < 200; i++) once();
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) once();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return times.sort((a, b) => a - b)[2]!;
+}
+
 export async function run(): Promise<Record<string, unknown>[]> {
   const jwks = await startJwksServer();
   const w = await startBenchWorker();
+  const noBaseline = baselineUnavailable();
+  if (noBaseline) console.warn(`federation: ${noBaseline}; measuring the Worker only`);
+  let baseline: Baseline | undefined;
   const loop = new Miniflare(
     convertV4MiniflareOptions({
       host: '127.0.0.1',
@@ -141,25 +169,44 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const gated = await fetch(`${w.url}/v1/federation/verify`, { headers: auth });
     if (gated.status !== 404) throw new Error(`tenant-gated trivial route: ${gated.status}`);
 
+    // The baseline on the same database and Redis, warmed the same way (its JWKS cache filled from the partner).
+    if (!noBaseline) {
+      baseline = await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined });
+      for (const alg of ['ES256', 'RS256'] as const) {
+        const res = await fetch(`${baseline.url}/v1/federation/verify`, verifyOpts(alg));
+        const text = await res.text();
+        if (res.status !== 200 || JSON.parse(text).valid !== true) throw new Error(`baseline warm-up ${alg}: ${res.status} ${text}`);
+      }
+      const bGated = await fetch(`${baseline.url}/v1/federation/verify`, { headers: auth });
+      if (bGated.status !== 404) throw new Error(`baseline tenant-gated trivial route: ${bGated.status}`);
+    }
+
     // HTTP, serial requests, rounds alternating the routes.
-    const routes = {
+    type Route = 'livez' | 'gated' | 'ES256' | 'RS256' | 'bLivez' | 'bGated' | 'bES256' | 'bRS256';
+    const routes: Partial<Record<Route, { url: string } & Record<string, unknown>>> = {
       livez: { url: `${w.url}/livez` },
       gated: { url: `${w.url}/v1/federation/verify`, headers: auth },
       ES256: { url: `${w.url}/v1/federation/verify`, ...verifyOpts('ES256') },
       RS256: { url: `${w.url}/v1/federation/verify`, ...verifyOpts('RS256') },
     };
-    type Route = keyof typeof routes;
-    const runs = { livez: [], gated: [], ES256: [], RS256: [] } as Record<Route, Measurement[]>;
+    if (baseline) {
+      routes.bLivez = { url: `${baseline.url}/livez` };
+      routes.bGated = { url: `${baseline.url}/v1/federation/verify`, headers: auth };
+      routes.bES256 = { url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('ES256') };
+      routes.bRS256 = { url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('RS256') };
+    }
+    const runs = {} as Record<Route, Measurement[]>;
     for (let r = 0; r < ROUNDS; r++) {
-      for (const name of Object.keys(routes) as Route[]) {
-        const { url, ...opts } = routes[name];
-        runs[name].push(await measure(url, { durationSec: SECONDS, connections: 1, ...opts }));
+      for (const [name, route] of Object.entries(routes) as Array<[Route, { url: string }]>) {
+        const { url, ...opts } = route;
+        process.stderr.write('.');
+        (runs[name] ??= []).push(await measure(url, { durationSec: SECONDS, connections: 1, ...opts }));
       }
     }
     const http = (name: Route) => {
       const ms = runs[name];
       const rps = ms.reduce((a, m) => a + m.rps, 0) / ms.length;
-      return { ms: 1000 / rps, rps: Math.round(rps), bad: ms.reduce((a, m) => a + m.errors + (name === 'gated' ? 0 : m.non2xx), 0) };
+      return { ms: 1000 / rps, rps: Math.round(rps), bad: ms.reduce((a, m) => a + m.errors + (name === 'gated' || name === 'bGated' ? 0 : m.non2xx), 0) };
     };
 
     // Inside workerd: the service's warm verification and the bare signature check, same token and key.
@@ -191,8 +238,34 @@ export async function run(): Promise<Record<string, unknown>[]> {
         isolate_ratio: Math.round(isolateRatio * 100) / 100,
       });
     }
+    if (baseline) {
+      const bLivez = http('bLivez');
+      const bGate = http('bGated');
+      rows.push(
+        { case: 'baseline GET /livez (trivial)', ms_per_req: round3(bLivez.ms), rps: bLivez.rps, errors: bLivez.bad },
+        { case: 'baseline GET /v1/federation/verify (tenant gate, 404)', ms_per_req: round3(bGate.ms), rps: bGate.rps, errors: bGate.bad },
+      );
+      for (const alg of ['ES256', 'RS256'] as const) {
+        const b = http(alg === 'ES256' ? 'bES256' : 'bRS256');
+        const e = http(alg);
+        const k = keys.find((x) => x.alg === alg)!;
+        const nodeMs = nodeVerifyMs(tokens[alg], k.jwk as Record<string, unknown>, alg);
+        rows.push({
+          case: `baseline POST /v1/federation/verify ${alg} (warm, JWKS in Redis)`,
+          ms_per_req: round3(b.ms),
+          rps: b.rps,
+          errors: b.bad,
+          node_verify_ms: round3(nodeMs),
+          http_added_ms: round3(b.ms - bGate.ms),
+          http_ratio: ratio(b.ms - bGate.ms, nodeMs),
+          worker_vs_baseline_ms: ratio(e.ms, b.ms),
+        });
+      }
+    } else {
+      rows.push({ case: 'baseline', note: noBaseline });
+    }
     report('federation', rows);
-    for (const r of rows.slice(2)) {
+    for (const r of rows.filter((x) => 'isolate_ratio' in x)) {
       console.log(
         `${r.case}: endpoint ${r.ms_per_req} ms/req, tenant-gated trivial ${round3(gate.ms)}, /livez ${round3(livez.ms)}; ` +
           `bare verify ${r.bare_verify_ms} ms. HTTP (endpoint − trivial) / bare = ${r.http_ratio}; ` +
@@ -202,6 +275,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
     console.log(`cache: isolate memory + ${w.bindings.UPSTASH_REDIS_REST_URL ? 'Redis' : 'no Redis'}; postgres: ${w.stack.postgresKind}`);
     return rows;
   } finally {
+    await baseline?.stop();
     await loop.dispose();
     await w.stop();
     await jwks.stop();

@@ -16,7 +16,17 @@ export interface BenchWorker {
   stack: Stack;
   bindings: Record<string, string>;
   adminToken: string;
+  /** The Miniflare instance (e.g. `getDurableObjectNamespace` to seed a Durable Object from Node). */
+  mf: Miniflare;
   stop(): Promise<void>;
+}
+
+export interface BenchWorkerOptions {
+  bindings?: Record<string, string>;
+  /** Postgres to use instead of DATABASE_URL (the browser tests pass a throwaway database). */
+  databaseUrl?: string;
+  /** Also serve the static assets of wrangler.toml's [assets] (the console), routed as in production. */
+  assets?: boolean;
 }
 
 let built = false;
@@ -31,10 +41,10 @@ export function buildBundle(): string {
 }
 
 /** Starts the stack and the bundled Worker in workerd. */
-export async function startBenchWorker(opts: { bindings?: Record<string, string> } = {}): Promise<BenchWorker> {
+export async function startBenchWorker(opts: BenchWorkerOptions = {}): Promise<BenchWorker> {
   const script = buildBundle();
   const stack = await startStack({
-    databaseUrl: process.env.DATABASE_URL || undefined,
+    databaseUrl: opts.databaseUrl ?? (process.env.DATABASE_URL || undefined),
     redisUrl: process.env.REDIS_URL || undefined,
   });
   const adminToken = randomBytes(24).toString('hex');
@@ -63,6 +73,8 @@ export async function startBenchWorker(opts: { bindings?: Record<string, string>
         scriptPath: script,
         modulesRoot: OUT,
         bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
+        // Miniflare reads the folder's _headers itself, as the deployed asset router does.
+        ...(opts.assets ? { assets: workerOptions.assets } : {}),
       },
     ],
   } as Parameters<typeof convertV4MiniflareOptions>[0]));
@@ -72,6 +84,7 @@ export async function startBenchWorker(opts: { bindings?: Record<string, string>
     stack,
     bindings,
     adminToken,
+    mf,
     stop: async () => {
       await mf.dispose();
       await stack.stop();

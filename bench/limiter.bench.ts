@@ -10,11 +10,17 @@
 // therefore measured: one with its storage on disk (the harness default) and one with it on tmpfs
 // (/dev/shm, when present), which isolates the code's own cost. Runs alternate between the copies to
 // cancel drift. Load generator and workerd share this machine's cores.
+//
+// Baseline (with DATABASE_URL): the specification's approach, bench/baseline/server.ts (node:http + pg +
+// node-redis), serving the same route for tenants created in the same database: its tenant gate with the
+// Redis daily counter (INCR + EXPIREAT on `rate:tier:calls:<org>:<date>`, needs REDIS_URL) and without it
+// (BASELINE_LIMITER=false); its ratio is the spec's limiter cost measured the same way.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { measure, ratio, report, startBenchWorker, type BenchWorker, type Measurement } from './harness.ts';
+import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
 
 const ROUNDS = 2;
-const SECONDS = 8;
+const SECONDS = 5;
 
 async function tenantOn(w: BenchWorker): Promise<string> {
   const res = await fetch(`${w.url}/v1/admin/organizations`, {
@@ -53,13 +59,14 @@ const mean = (xs: Measurement[], k: 'rps' | 'p50' | 'p99') => Math.round(xs.redu
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const started: BenchWorker[] = [];
+  const baselines: Baseline[] = [];
   let tmpfsDir: string | undefined;
   try {
     const disk = await startBenchWorker();
     started.push(disk);
     const bypassed = await startBenchWorker({ bindings: { RATE_LIMIT_BYPASS: 'true' } });
     started.push(bypassed);
-    const targets = [
+    const targets: Array<{ name: string; w: BenchWorker; limited: boolean; url?: string; base?: string }> = [
       { name: 'limiter on, DO storage on disk', w: disk, limited: true },
       { name: 'limiter bypassed', w: bypassed, limited: false },
     ];
@@ -69,20 +76,36 @@ export async function run(): Promise<Record<string, unknown>[]> {
       started.push(mem.w);
       targets.push({ name: 'limiter on, DO storage on tmpfs', w: mem.w, limited: true });
     }
+    const noBaseline = baselineUnavailable() ?? (process.env.REDIS_URL ? undefined : 'baseline counter needs REDIS_URL');
+    if (noBaseline) console.warn(`limiter: ${noBaseline}; no baseline`);
+    else {
+      const opts = { databaseUrl: disk.stack.databaseUrl, redisUrl: process.env.REDIS_URL };
+      const on = await startBaseline({ ...opts, limiter: true });
+      baselines.push(on);
+      const off = await startBaseline({ ...opts, limiter: false });
+      baselines.push(off);
+      // Tenants are created through the Worker (same database); requests go to the baseline.
+      targets.push(
+        { name: 'baseline: Redis INCR counter', w: disk, limited: true, url: on.url, base: 'baseline: no counter' },
+        { name: 'baseline: no counter', w: disk, limited: false, url: off.url },
+      );
+    }
     const runs = new Map<string, Measurement[]>();
     const keys = new Map<string, string>();
     for (const t of targets) {
       const key = await tenantOn(t.w);
       keys.set(t.name, key);
       runs.set(t.name, []);
-      const probe = await fetch(`${t.w.url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
+      const url = t.url ?? t.w.url;
+      const probe = await fetch(`${url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
       if (probe.status !== 200) throw new Error(`${t.name}: ${probe.status}`);
-      if ((probe.headers.get('RateLimit-Limit') !== null) !== t.limited) throw new Error(`${t.name}: limiter state unexpected`);
-      await measure(`${t.w.url}/v1/agents`, { durationSec: 2, headers: { authorization: `Bearer ${key}` } }); // warm-up
+      if (!t.url && (probe.headers.get('RateLimit-Limit') !== null) !== t.limited) throw new Error(`${t.name}: limiter state unexpected`);
+      await measure(`${url}/v1/agents`, { durationSec: 2, headers: { authorization: `Bearer ${key}` } }); // warm-up
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
-        const m = await measure(`${t.w.url}/v1/agents`, { durationSec: SECONDS, headers: { authorization: `Bearer ${keys.get(t.name)}` } });
+        process.stderr.write('.');
+        const m = await measure(`${t.url ?? t.w.url}/v1/agents`, { durationSec: SECONDS, headers: { authorization: `Bearer ${keys.get(t.name)}` } });
         runs.get(t.name)!.push(m);
       }
     }
@@ -99,17 +122,25 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const base = summary('limiter bypassed');
     const rows: Record<string, unknown>[] = targets.map((t) => {
       const s = summary(t.name);
+      const reference = t.base ? summary(t.base) : base;
       return {
         route: 'GET /v1/agents',
         config: t.name,
         ...s,
-        'ratio ÷ bypassed (goal ≥ 0.8)': t.limited ? ratio(s.rps, base.rps) : 1,
+        'ratio ÷ bypassed (goal ≥ 0.8)': t.limited ? ratio(s.rps, reference.rps) : 1,
       };
     });
+    if (noBaseline) rows.push({ route: 'baseline', config: noBaseline });
+    else {
+      const worker = summary('limiter on, DO storage on disk');
+      const spec = summary('baseline: Redis INCR counter');
+      rows.push({ route: 'GET /v1/agents', config: 'Worker (limiter on, disk) ÷ baseline (INCR counter)', rps: ratio(worker.rps, spec.rps) });
+    }
     rows.push({ route: '(setup)', config: `postgres: ${disk.stack.postgresKind}; ${ROUNDS} alternating ${SECONDS} s runs per copy, 10 connections` });
     report('limiter', rows);
     return rows;
   } finally {
+    for (const b of baselines) await b.stop().catch(() => undefined);
     for (const w of started) await w.stop().catch(() => undefined);
     if (tmpfsDir) rmSync(tmpfsDir, { recursive: true, force: true });
   }

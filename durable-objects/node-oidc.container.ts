@@ -25,6 +25,10 @@ export class NodeOidcContainer extends Container<Env> {
       'VAULT_TOKEN',
       'VAULT_MOUNT',
       'VAULT_NAMESPACE',
+      'A2A_ENABLED',
+      'DELEGATION_MAX_DEPTH',
+      'DELEGATION_DEFAULT_TTL_SECONDS',
+      'DELEGATION_MAX_TTL_SECONDS',
     ]) {
       const v = vars[name];
       if (typeof v === 'string' && v !== '') pass[name] = v;

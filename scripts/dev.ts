@@ -8,6 +8,7 @@ import { startStack } from './stack/index.ts';
 import { freePort } from './stack/free-port.ts';
 import { startNodeOidc, type NodeOidcHandle } from './stack/node-oidc.ts';
 import { configSchema } from '../worker/lib/config.ts';
+import { buildConsole } from './build-console.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const DATA = `${ROOT}.data`;
@@ -72,7 +73,8 @@ try {
       INTERNAL_TOKEN: internalToken,
       OIDC_KEYS_FILE: process.env.OIDC_KEYS_FILE || `${DATA}/oidc-keys.json`,
       ...Object.fromEntries(
-        ['OIDC_JWKS', 'OIDC_AUDIENCE', 'OIDC_ACCESS_TOKEN_TTL_SECONDS', 'VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_MOUNT', 'VAULT_NAMESPACE']
+        ['OIDC_JWKS', 'OIDC_AUDIENCE', 'OIDC_ACCESS_TOKEN_TTL_SECONDS', 'VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_MOUNT', 'VAULT_NAMESPACE',
+          'A2A_ENABLED', 'DELEGATION_MAX_DEPTH', 'DELEGATION_DEFAULT_TTL_SECONDS', 'DELEGATION_MAX_TTL_SECONDS']
           .filter((k) => process.env[k])
           .map((k) => [k, process.env[k]!]),
       ),
@@ -136,6 +138,11 @@ async function shutdown(code = 0): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+
+// The console's static assets (console/dist, [assets] in wrangler.toml) must exist before wrangler starts;
+// wrangler dev then rebuilds them when console/src changes ([build] in wrangler.toml).
+await buildConsole();
+log(`console: http://localhost:${port}/console`);
 
 const wrangler = spawn(
   `${ROOT}node_modules/.bin/wrangler`,

@@ -22,6 +22,7 @@ import { complianceRoutes } from './routes/compliance/index.ts';
 import { oidcRoutes } from './routes/oidc/index.ts';
 import { federationRoutes } from './routes/federation/index.ts';
 import { billingRoutes } from './routes/billing/index.ts';
+import { delegationRoutes } from './routes/delegations/index.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -78,6 +79,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   oidcRoutes(app);
   federationRoutes(app);
   billingRoutes(app);
+  delegationRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantApiKey', {
     type: 'http',

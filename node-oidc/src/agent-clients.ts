@@ -48,9 +48,12 @@ export function allowedScopes(capabilities: unknown): string[] {
 /** Client adapter over the agents and credentials tables (migrations/0001_init.sql). Read-only. */
 export class AgentClients implements Adapter {
   readonly #pool: pg.Pool;
+  readonly #grantTypes: string[];
 
-  constructor(pool: pg.Pool) {
+  /** `grantTypes`: what every agent may use (client_credentials, plus token exchange when A2A is on). */
+  constructor(pool: pg.Pool, grantTypes: string[] = ['client_credentials']) {
     this.#pool = pool;
+    this.#grantTypes = grantTypes;
   }
 
   /** The agent as client metadata, or undefined when it is unknown, not active, or has no live credential. */
@@ -72,7 +75,7 @@ export class AgentClients implements Adapter {
     return {
       client_id: id,
       client_secret: UNUSED_CLIENT_SECRET,
-      grant_types: ['client_credentials'],
+      grant_types: this.#grantTypes,
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_basic',

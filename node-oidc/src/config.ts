@@ -25,6 +25,8 @@ export interface NodeOidcConfig {
   keysFile: string;
   production: boolean;
   vault?: VaultConfig;
+  /** Agent-to-agent delegation (delegation.ts): A2A_ENABLED, DELEGATION_*. */
+  delegation: { enabled: boolean; maxDepth: number; defaultTtlSeconds: number; maxTtlSeconds: number };
 }
 
 /** `.data/` at the repository root (git-ignored), beside the dev stack's other local state. */
@@ -94,5 +96,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NodeOidcConfig
     keysFile: str(env, 'OIDC_KEYS_FILE') ?? DEFAULT_KEYS_FILE,
     production: env.NODE_ENV === 'production',
     vault,
+    delegation: {
+      enabled: !['false', '0', 'no', 'off'].includes((str(env, 'A2A_ENABLED') ?? 'true').toLowerCase()),
+      maxDepth: int(env, 'DELEGATION_MAX_DEPTH', 3, 1, 10),
+      defaultTtlSeconds: int(env, 'DELEGATION_DEFAULT_TTL_SECONDS', 300, 1, 86_400),
+      maxTtlSeconds: int(env, 'DELEGATION_MAX_TTL_SECONDS', 3600, 1, 86_400),
+    },
   };
 }

@@ -11,12 +11,17 @@
 //   POST /internal/webhook-secrets/store       { organization_id, subscription_id, secret } → 201 { path, version }
 //   POST /internal/webhook-secrets/read        { path, version? }                     → 200 { secret, version }
 //   POST /internal/webhook-secrets/delete      { path }                               → 204 (every version)
+//   POST /internal/delegations/sign            { chain_id, organization_id, delegator_id, delegatee_id, scope,
+//                                                expires_in? } → 200 { token, jti, expires_at, expires_in }
+//                                                (a first-hop delegation token; the Worker writes the chain row)
 // 401 `unauthorized` on a missing or wrong token; 404 `key_not_found` / `secret_not_found`; 503
-// `vault_not_configured` without VAULT_ADDR, `vault_unavailable` when Vault fails.
+// `vault_not_configured` without VAULT_ADDR, `vault_unavailable` when Vault fails; delegations/sign is 404
+// when A2A is disabled.
 import { createHash, createPrivateKey, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import { VaultError, type VaultClient } from './vault.ts';
+import type { DelegationIssuer } from './delegation.ts';
 
 /** Set by the Worker on every request it forwards from the public /oidc/* routes. */
 export const PUBLIC_PROXY_HEADER = 'x-agentidp-public-proxy';
@@ -40,6 +45,7 @@ export interface InternalDeps {
   internalToken: string;
   pool: pg.Pool;
   vault?: VaultClient;
+  delegations?: DelegationIssuer;
   log: (entry: Record<string, unknown>) => void;
 }
 
@@ -176,6 +182,37 @@ const routes: Record<string, Handler> = {
   'POST /internal/webhook-secrets/delete': async (body, deps) => {
     await needVault(deps).remove(field(body, 'path', SECRET_PATH));
     return { status: 204 };
+  },
+
+  // Signs only the fixed delegation claim set (never arbitrary claims), so INTERNAL_TOKEN cannot mint access tokens.
+  'POST /internal/delegations/sign': async (body, deps) => {
+    const issuer = deps.delegations;
+    if (!issuer) throw new HttpError(404, 'not_found', 'delegation is disabled (A2A_ENABLED=false)');
+    const delegatorId = field(body, 'delegator_id', UUID);
+    const delegateeId = field(body, 'delegatee_id', UUID);
+    const scope = field(body, 'scope', /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/);
+    let ttlSeconds: number;
+    try {
+      ttlSeconds = issuer.ttl(body.expires_in);
+    } catch {
+      throw new HttpError(400, 'validation_failed', 'expires_in must be a whole number of seconds ≥ 1');
+    }
+    const issued = await issuer.issue({
+      chainId: field(body, 'chain_id', UUID),
+      organizationId: field(body, 'organization_id', UUID),
+      parentChainId: null,
+      depth: 1,
+      subjectId: delegatorId,
+      delegatorId,
+      delegateeId,
+      act: { sub: delegateeId },
+      scope,
+      ttlSeconds,
+    });
+    return {
+      status: 200,
+      body: { token: issued.token, jti: issued.jti, expires_at: issued.expiresAt.toISOString(), expires_in: issued.expiresIn },
+    };
   },
 };
 

@@ -11,6 +11,7 @@ import { AgentClients, installHashedSecretCheck } from './agent-clients.ts';
 import { providerConfiguration } from './configuration.ts';
 import { handleInternal } from './internal-routes.ts';
 import { VaultClient } from './vault.ts';
+import { DelegationIssuer, EXCHANGE_PARAMS, TOKEN_EXCHANGE, tokenExchangeGrant } from './delegation.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -38,11 +39,14 @@ async function main(): Promise<void> {
     log: (msg) => log({ level: 'info', msg }),
   });
 
-  const clients = new AgentClients(pool);
+  const a2a = config.delegation.enabled;
+  const clients = new AgentClients(pool, a2a ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials']);
   const provider = new Provider(config.issuer, providerConfiguration({ config, jwks, adapter: adapterFactory(pool, clients) }));
   // Behind the Worker: protocol and host come from X-Forwarded-Proto/-Host, which the Worker sets.
   provider.proxy = true;
   installHashedSecretCheck(provider);
+  const delegations = a2a ? await DelegationIssuer.create(pool, config, jwks) : undefined;
+  if (delegations) provider.registerGrantType(TOKEN_EXCHANGE, tokenExchangeGrant(delegations), EXCHANGE_PARAMS);
   provider.on('server_error', (_ctx, err) => log({ level: 'error', msg: 'provider error', error: err.message }));
 
   const vault = config.vault ? new VaultClient(config.vault) : undefined;
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
       return;
     }
     if (path.startsWith('/internal/')) {
-      void handleInternal(req, res, { internalToken: config.internalToken, pool, vault, log });
+      void handleInternal(req, res, { internalToken: config.internalToken, pool, vault, delegations, log });
       return;
     }
     notFound(res);

@@ -32,6 +32,9 @@ export function clockedApp(clock: Clock, envOverrides: Record<string, unknown> =
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';
+    } else if (opts.rawBody !== undefined) {
+      body = opts.rawBody;
+      headers['content-type'] ??= 'application/json';
     }
     const ctx = createExecutionContext();
     const res = await app.request(`${BASE}${path}`, { method, headers, body }, appEnv, ctx);

@@ -31,7 +31,7 @@ describe('discovery and JWKS through the Worker', () => {
     expect(meta.issuer).toBe(ISSUER);
     expect(meta.token_endpoint).toBe(`${ISSUER}/token`);
     expect(meta.jwks_uri).toBe(`${ISSUER}/jwks`);
-    expect(meta.grant_types_supported).toEqual(['client_credentials']);
+    expect(meta.grant_types_supported).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
     expect(meta.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
   });
 

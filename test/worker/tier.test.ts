@@ -6,7 +6,7 @@ import { TierService, checkUpgrade } from '../../worker/services/tier.service.ts
 import { UsageLimiterService } from '../../worker/services/usage-limiter.service.ts';
 import type { TenantLimiter } from '../../durable-objects/tenant-limiter.do.ts';
 import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../support/worker.ts';
-import { bindings, withDb } from '../support/clocked-app.ts';
+import { bindings, clockedApp, withDb } from '../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_AGENTS = TIER_CONFIG.free.max_agents!;
@@ -169,8 +169,10 @@ describe('POST /v1/tier/upgrade', () => {
 
   it('answers 503 billing_not_configured for a valid upgrade while Stripe is not configured', async () => {
     const org = await createOrg();
+    // The test bindings configure a Stripe stand-in (billing.test.ts); here STRIPE_SECRET_KEY is unset.
+    const withoutStripe = clockedApp(systemClock, { STRIPE_SECRET_KEY: '' });
     await expectProblem(
-      await call('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } }),
+      await withoutStripe('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } }),
       503,
       'billing_not_configured',
     );

@@ -91,6 +91,10 @@ export const configSchema = z.object({
   /** Production: how many node-oidc container instances requests are spread over (≤ max_instances in wrangler.toml). */
   OIDC_CONTAINER_INSTANCES: int(2, 1),
   A2A_ENABLED: bool(true),
+  /** How long an isolate uses node-oidc's JWKS for /v1/delegations/verify before fetching it again. */
+  DELEGATION_JWKS_CACHE_SECONDS: int(300, 1),
+  /** An unknown `kid` refetches node-oidc's JWKS at most once per this window. */
+  DELEGATION_JWKS_REFETCH_COOLDOWN_SECONDS: int(10, 0),
   ALLOW_PRIVATE_URLS: bool(false),
   /** Delay in seconds before each webhook delivery attempt; after the last one a delivery is dead-lettered. */
   WEBHOOK_RETRY_SCHEDULE: secondsList([0, 5, 300, 1800, 7200, 18000, 36000, 36000]),

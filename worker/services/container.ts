@@ -20,6 +20,7 @@ import { WebhookSecretsService } from './webhook-secrets.service.ts';
 import { FederationService } from './federation.service.ts';
 import { BillingService, billingSettings } from './billing.service.ts';
 import { createStripeClient } from '../lib/stripe.ts';
+import { DelegationService } from './delegation.service.ts';
 
 /**
  * The request's services, wired from its Deps. Built lazily: a route pays only for what it uses.
@@ -163,6 +164,21 @@ export function createServices(d: Deps) {
           new CredentialService(d.db, s.audit, d.clock, s.events, (organizationId, agentId) =>
             s.analytics.recordAgentActivity(organizationId, agentId, 'credential_issued'),
           ),
+      );
+    },
+    /** Delegation chains; tokens signed and keys published by node-oidc. */
+    get delegations() {
+      return once(
+        'delegations',
+        () =>
+          new DelegationService(d.db, s.audit, s.events, d.clock, s.nodeOidc, {
+            issuer: d.config.OIDC_ISSUER,
+            jwks: {
+              cacheKey: d.config.OIDC_ORIGIN ?? 'container',
+              maxAgeMs: d.config.DELEGATION_JWKS_CACHE_SECONDS * 1000,
+              cooldownMs: d.config.DELEGATION_JWKS_REFETCH_COOLDOWN_SECONDS * 1000,
+            },
+          }),
       );
     },
     get auditVerification() {

@@ -19,35 +19,29 @@ export function describeHeatmap(map: ActivityHeatmap): string {
 
 /**
  * Day of week × UTC hour as a table: real header cells for both axes, the count in every cell, and a
- * background class for the intensity. Screen readers read it as the table it is.
+ * background class for the intensity. Screen readers read it as the table it is. `tall` puts the hours
+ * down the side (7 columns fit a phone); otherwise the days are rows and the 24 hours columns.
  */
-export function heatmapTable(map: ActivityHeatmap): HTMLElement {
+export function heatmapTable(map: ActivityHeatmap, { tall = false }: { tall?: boolean } = {}): HTMLElement {
   const counts = new Map(map.cells.map((c) => [`${c.day_of_week}:${c.hour}`, c.count]));
   const max = Math.max(0, ...map.cells.map((c) => c.count));
   const hours = Array.from({ length: 24 }, (_, i) => i);
+  const days = DAY_NAMES.map((name, dow) => ({ name, dow }));
+  const cell = (dow: number, hour: number) => {
+    const n = counts.get(`${dow}:${hour}`) ?? 0;
+    return h('td', { class: `heat-${heatLevel(n, max)}`, 'data-day': dow, 'data-hour': hour, 'data-count': n }, formatNumber(n));
+  };
+  const hourHead = (hr: number, scope: 'col' | 'row') => h('th', { scope, abbr: `${pad2(hr)}:00` }, pad2(hr));
+  const dayHead = (d: { name: string }, scope: 'col' | 'row') => h('th', { scope, abbr: d.name }, d.name.slice(0, 3));
+  const columns = tall ? days.map((d) => dayHead(d, 'col')) : hours.map((hr) => hourHead(hr, 'col'));
+  const body = tall
+    ? hours.map((hr) => h('tr', {}, hourHead(hr, 'row'), ...days.map((d) => cell(d.dow, hr))))
+    : days.map((d) => h('tr', {}, dayHead(d, 'row'), ...hours.map((hr) => cell(d.dow, hr))));
   return h(
     'table',
-    { class: 'heatmap' },
+    { class: tall ? 'heatmap heatmap-tall' : 'heatmap' },
     h('caption', {}, 'Agent activity by day of week and hour (UTC), last 30 days'),
-    h(
-      'thead',
-      {},
-      h('tr', {}, h('td', {}), ...hours.map((hr) => h('th', { scope: 'col', abbr: `${pad2(hr)}:00` }, pad2(hr)))),
-    ),
-    h(
-      'tbody',
-      {},
-      ...DAY_NAMES.map((day, dow) =>
-        h(
-          'tr',
-          {},
-          h('th', { scope: 'row', abbr: day }, day.slice(0, 3)),
-          ...hours.map((hr) => {
-            const n = counts.get(`${dow}:${hr}`) ?? 0;
-            return h('td', { class: `heat-${heatLevel(n, max)}`, 'data-count': n }, formatNumber(n));
-          }),
-        ),
-      ),
-    ),
+    h('thead', {}, h('tr', {}, h('td', {}), ...columns)),
+    h('tbody', {}, ...body),
   );
 }

@@ -59,3 +59,23 @@ export async function fill(slot: HTMLElement, ctx: ViewContext, what: string, lo
     if (!ctx.signal.aborted) slot.replaceChildren(errorBox(err, ctx));
   }
 }
+
+/**
+ * A table that becomes one labelled block per row on narrow screens (styles.css `.stack-table`). The
+ * explicit roles keep it a table for assistive technology when CSS changes the cells' display.
+ */
+export function stackTable(caption: string, headers: string[], rows: Array<{ attrs?: Record<string, string>; cells: Array<Node | string> }>): HTMLElement {
+  return h(
+    'table',
+    { class: 'data-table stack-table', role: 'table' },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ...headers.map((c) => h('th', { scope: 'col', role: 'columnheader' }, c)))),
+    h(
+      'tbody',
+      { role: 'rowgroup' },
+      ...rows.map((r) =>
+        h('tr', { role: 'row', ...r.attrs }, ...r.cells.map((c, i) => h('td', { role: 'cell', 'data-label': headers[i] ?? '' }, c))),
+      ),
+    ),
+  );
+}

@@ -24,7 +24,7 @@ export const usageView: View = async (ctx, main) => {
   await Promise.all([
     fill(tier, ctx, 'tier', () => tierPanel(ctx)),
     trendPanel(ctx, trend),
-    fill(heat, ctx, 'activity', async () => heatmapPanel(await ctx.api.get<ActivityHeatmap>('/v1/analytics/agent-activity'))),
+    fill(heat, ctx, 'activity', async () => heatmapPanel(await ctx.api.get<ActivityHeatmap>('/v1/analytics/agent-activity'), ctx.signal)),
     fill(perAgent, ctx, 'per-agent usage', async () => agentUsagePanel(await ctx.api.get<AgentUsage>('/v1/analytics/agent-usage'))),
   ]);
 };
@@ -124,7 +124,10 @@ async function trendPanel(ctx: ViewContext, slot: HTMLElement): Promise<void> {
   await load(days);
 }
 
-function heatmapPanel(map: ActivityHeatmap): Node {
+/** Narrow screens get the tall heatmap (hours down the side), which fits 360 px without scrolling. */
+const NARROW = '(max-width: 719px)';
+
+function heatmapPanel(map: ActivityHeatmap, signal: AbortSignal): Node {
   const total = map.cells.reduce((s, c) => s + c.count, 0);
   if (total === 0) {
     return emptyState(
@@ -132,7 +135,10 @@ function heatmapPanel(map: ActivityHeatmap): Node {
       'Activity appears here when your agents are created, updated, get credentials or request tokens at /oidc/token.',
     );
   }
-  return h('div', {}, h('p', { class: 'chart-summary' }, describeHeatmap(map)), scrollRegion('Activity heatmap', heatmapTable(map)), legend());
+  const narrow = matchMedia(NARROW);
+  const region = scrollRegion('Activity heatmap', heatmapTable(map, { tall: narrow.matches }));
+  narrow.addEventListener('change', () => region.replaceChildren(heatmapTable(map, { tall: narrow.matches })), { signal });
+  return h('div', {}, h('p', { class: 'chart-summary' }, describeHeatmap(map)), region, legend());
 }
 
 function legend(): HTMLElement {

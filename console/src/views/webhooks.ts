@@ -1,7 +1,7 @@
 import type { Webhook, WebhookDelivery } from '../lib/api-types.ts';
 import { h, replace } from '../lib/dom.ts';
 import { formatNumber, formatUtc } from '../lib/format.ts';
-import { badge, emptyState, fill, scrollRegion, type View, type ViewContext } from './common.ts';
+import { badge, emptyState, fill, stackTable, type View, type ViewContext } from './common.ts';
 
 const RECENT = 10;
 const STATUS_WORDS: Record<WebhookDelivery['status'], string> = {
@@ -57,7 +57,7 @@ function subscription(w: Webhook, deliveries: HTMLElement): HTMLElement {
       h('dt', {}, 'URL'),
       h('dd', {}, h('code', {}, w.url)),
       h('dt', {}, 'Events'),
-      h('dd', {}, w.events.join(', ')),
+      h('dd', { class: 'chips' }, ...w.events.map((e) => h('code', { class: 'chip' }, e))),
       h('dt', {}, 'Failures in a row'),
       h('dd', {}, formatNumber(w.failure_count)),
     ),
@@ -68,37 +68,19 @@ function subscription(w: Webhook, deliveries: HTMLElement): HTMLElement {
 
 function deliveryTable(w: Webhook, rows: WebhookDelivery[]): Node {
   if (rows.length === 0) return h('p', { class: 'muted' }, 'No deliveries yet: they appear when a subscribed event happens.');
-  return scrollRegion(
-    `Deliveries to ${w.name}`,
-    h(
-      'table',
-      { class: 'data-table' },
-      h('caption', { class: 'visually-hidden' }, `Recent deliveries to ${w.name}`),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ...['Event', 'Status', 'HTTP', 'Attempts', 'Created', 'Delivered or next try'].map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        ...rows.map((d) =>
-          h(
-            'tr',
-            { 'data-delivery-id': d.id },
-            h('td', {}, h('code', {}, d.event_type)),
-            h('td', {}, badge(d.status, STATUS_WORDS[d.status])),
-            h('td', { class: 'num' }, d.http_status_code === null ? '—' : String(d.http_status_code)),
-            h('td', { class: 'num' }, formatNumber(d.attempt_count)),
-            h('td', {}, formatUtc(d.created_at)),
-            h('td', {}, d.delivered_at ? formatUtc(d.delivered_at) : d.next_retry_at ? `next ${formatUtc(d.next_retry_at)}` : '—'),
-          ),
-        ),
-      ),
-    ),
+  return stackTable(
+    `Recent deliveries to ${w.name}`,
+    ['Event', 'Status', 'HTTP status', 'Attempts', 'Created', 'Delivered or next try'],
+    rows.map((d) => ({
+      attrs: { 'data-delivery-id': d.id },
+      cells: [
+        h('code', {}, d.event_type),
+        badge(d.status, STATUS_WORDS[d.status]),
+        d.http_status_code === null ? '—' : String(d.http_status_code),
+        formatNumber(d.attempt_count),
+        formatUtc(d.created_at),
+        d.delivered_at ? formatUtc(d.delivered_at) : d.next_retry_at ? `next ${formatUtc(d.next_retry_at)}` : '—',
+      ],
+    })),
   );
 }

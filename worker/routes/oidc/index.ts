@@ -4,6 +4,7 @@ import type { AppEnv } from '../../env.ts';
 import { problem } from '../../lib/errors.ts';
 import { PUBLIC_PROXY_HEADER } from '../../lib/node-oidc.ts';
 import type { ReserveResult } from '../../services/oidc-token.service.ts';
+import { CHAIN_CLAIM, TOKEN_EXCHANGE_GRANT } from '../../services/delegation.service.ts';
 import { discoveryRoute, jwksRoute, tokenRoute } from './oidc.routes.ts';
 
 /**
@@ -104,7 +105,13 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
     }
 
     const body = await c.req.arrayBuffer();
-    const clientId = clientIdOf(c.req.header('authorization'), new URLSearchParams(new TextDecoder().decode(body)));
+    const form = new URLSearchParams(new TextDecoder().decode(body));
+    // Token exchange (delegation, issue 10) is refused outright when A2A is off, whatever node-oidc runs with.
+    const exchange = form.get('grant_type') === TOKEN_EXCHANGE_GRANT;
+    if (exchange && !c.var.deps.config.A2A_ENABLED) {
+      return oauthError(400, 'unsupported_grant_type', 'Token exchange (agent-to-agent delegation) is disabled');
+    }
+    const clientId = clientIdOf(c.req.header('authorization'), form);
     const tokens = c.var.services.oidcTokens;
     let reserved: ReserveResult;
     try {
@@ -132,6 +139,16 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
     if (reserved.kind === 'reserved') {
       if (res.status === 200) tokens.issued(reserved.reservation);
       else tokens.notIssued(reserved.reservation);
+    }
+    if (exchange && res.status === 200) {
+      // node-oidc recorded the chain; its audit entry and delegation.created event follow the response.
+      const copy = res.clone();
+      c.var.deps.waitUntil(
+        copy
+          .json()
+          .then((b) => c.var.services.delegations.recordExchange(String((b as Record<string, unknown>)[CHAIN_CLAIM] ?? '')))
+          .catch((err: unknown) => logFailure('delegation audit after token exchange failed', err)),
+      );
     }
     return downstream(res);
   });

@@ -1,0 +1,71 @@
+// Debian's Chromium (apt-get install chromium) driven by playwright-core: no browser is ever downloaded.
+// Each launch gets a new, empty profile folder, removed on close.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = new URL('../../screenshots/', import.meta.url).pathname;
+
+export interface Browser {
+  /** A new tab (its own sessionStorage) at `width` × 800, with CSP violations and page errors recorded. */
+  newPage(width?: number): Promise<Page>;
+  /** Messages the browser printed about CSP violations and uncaught errors, on every tab so far. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\``);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'agentidp-chromium-'));
+  let context: BrowserContext;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+      viewport: { width: 1280, height: 800 },
+      colorScheme: 'light',
+      reducedMotion: 'reduce',
+    });
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
+  const problems: string[] = [];
+  // The persistent context opens with one blank tab; close it so every test works in tabs it made.
+  for (const p of context.pages()) await p.close();
+  return {
+    problems,
+    async newPage(width = 1280) {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height: 800 });
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(m.text());
+      });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Full-page screenshot to test/screenshots/<name>.png (git-ignored). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+}

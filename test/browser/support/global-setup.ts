@@ -1,0 +1,99 @@
+// Global setup of the browser tests (Node): the real stack and the deploy bundle in workerd with the
+// console's static assets (bench/harness.ts startBenchWorker), a webhook receiver, and a small control
+// server through which tests reach what lives in this process (the TenantLimiter Durable Object).
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { startBenchWorker, type BenchWorker } from '../../../bench/harness.ts';
+import { createThrowawayDatabase, dropDatabase, pingPostgres, throwawayDatabaseName, withDatabase } from '../../../scripts/stack/postgres.ts';
+import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
+import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Origin of the Worker serving the console (workerd, deploy bundle + assets). */
+    consoleOrigin: string;
+    consoleAdminToken: string;
+    /** The database the Worker uses, for seeding with `pg`. */
+    consoleDatabaseUrl: string;
+    /** Control server of this setup (see `control` below); `consoleControlToken` is its bearer token. */
+    consoleControlUrl: string;
+    consoleControlToken: string;
+  }
+}
+
+let worker: BenchWorker | undefined;
+let receivers: WebhookReceivers | undefined;
+let control: http.Server | undefined;
+
+/**
+ * `POST /limiter/spend` `{ organization_id, limit }`: counts today's API calls of that organization up to
+ * `limit` in its TenantLimiter (as if it had made them), so the next call is answered 429. Also spends
+ * tomorrow's when midnight UTC is minutes away, so a test running across it still sees the 429.
+ */
+function startControl(w: BenchWorker, token: string): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      if (req.headers.authorization !== `Bearer ${token}`) throw Object.assign(new Error('unauthorized'), { status: 401 });
+      if (req.method !== 'POST' || req.url !== '/limiter/spend') throw Object.assign(new Error('not found'), { status: 404 });
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const { organization_id, limit } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { organization_id: string; limit: number };
+      const ns = await w.mf.getDurableObjectNamespace('TENANT_LIMITER');
+      const stub = (ns as unknown as DurableObjectNamespace<TenantLimiter>).getByName(organization_id);
+      const now = Date.now();
+      const nextMidnight = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000;
+      const days = nextMidnight - now < 10 * 60_000 ? [now, nextMidnight + 1000] : [now];
+      for (const nowMs of days) {
+        const used = (await stub.usage(nowMs)).calls;
+        if (used < limit) await stub.increment('calls', limit, nowMs, limit - used);
+      }
+      res.writeHead(204).end();
+    } catch (err) {
+      res.writeHead((err as { status?: number }).status ?? 500, { 'content-type': 'text/plain' }).end(String((err as Error).message));
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export default async function setup(project: TestProject) {
+  if (!existsSync(`${ROOT}console/dist/console.html`)) {
+    throw new Error('console/dist is missing: run `npm run build:console` (npm test does it in pretest)');
+  }
+  const adminDatabaseUrl = process.env.DATABASE_URL || undefined;
+  const throwaway = adminDatabaseUrl ? throwawayDatabaseName() : undefined;
+  if (adminDatabaseUrl && throwaway) {
+    await pingPostgres(adminDatabaseUrl);
+    await createThrowawayDatabase(adminDatabaseUrl, throwaway);
+  }
+  worker = await startBenchWorker({
+    assets: true,
+    databaseUrl: adminDatabaseUrl && throwaway ? withDatabase(adminDatabaseUrl, throwaway) : undefined,
+    bindings: {
+      DID_WEB_DOMAIN: 'console.test',
+      CACHE_KEY_PREFIX: `browser-${randomBytes(6).toString('hex')}:`,
+      // Webhook deliveries: a first attempt at once, so the webhooks view has something to show.
+      WEBHOOK_RETRY_SCHEDULE: '0,1,1',
+      WEBHOOK_TIMEOUT_MS: '1500',
+    },
+  });
+  receivers = await startWebhookReceivers();
+  const controlToken = randomBytes(16).toString('hex');
+  control = await startControl(worker, controlToken);
+  project.provide('consoleOrigin', worker.url);
+  project.provide('consoleAdminToken', worker.adminToken);
+  project.provide('consoleDatabaseUrl', worker.stack.databaseUrl);
+  project.provide('consoleControlUrl', `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
+  project.provide('consoleControlToken', controlToken);
+  project.provide('webhookReceiverUrl', receivers.url);
+  return async () => {
+    await new Promise((r) => control?.close(r));
+    await receivers?.stop();
+    await worker?.stop();
+    if (adminDatabaseUrl && throwaway) await dropDatabase(adminDatabaseUrl, throwaway);
+  };
+}
