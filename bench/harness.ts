@@ -62,6 +62,7 @@ export async function startBenchWorker(opts: BenchWorkerOptions = {}): Promise<B
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: '127.0.0.1',
     cf: false,
+    logRequests: false,
     port: 0,
     workers: [
       {

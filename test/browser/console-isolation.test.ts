@@ -51,7 +51,7 @@ describe('console tenant isolation', () => {
     expect(await page.getByRole('button', { name: 'Create your first agent' }).count()).toBe(1);
     expect(await page.locator('li.agent').count()).toBe(0);
     seen.push(await page.content());
-    await screenshot(page, 'console-empty-agents-360');
+    await screenshot(page, 'console-empty-agents-1280');
 
     await goTo(page, 'Usage');
     await page.getByText('No tokens were issued in the last 30 days.').waitFor();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot, type Browser } from './support/browser.ts';
-import { apiCall, createAgent, createTenant, origin, seedAnalytics, waitUntil, type CreatedAgent, type Tenant } from './support/api.ts';
+import { apiCall, createAgent, createTenant, origin, seedAnalytics, tamperAuditEvent, waitUntil, type CreatedAgent, type Tenant } from './support/api.ts';
 import { alerts, goTo, pageOverflows, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
@@ -172,6 +172,21 @@ describe('tenant console', () => {
     expect(await page.getByRole('heading', { level: 2, name: 'Agent identity' }).count()).toBe(1);
     expect(await page.getByRole('heading', { level: 2, name: 'Audit trail' }).count()).toBe(1);
     await shoot('compliance');
+  });
+
+  it('shows a broken audit chain with the event where it breaks', async () => {
+    const t = await createTenant('tampered');
+    await createAgent(t, 'Ledger bot');
+    await createAgent(t, 'Report bot');
+    await tamperAuditEvent(t, 2);
+    const other = await browser.newPage(1280);
+    await signIn(other, t.api_key);
+    await goTo(other, 'Compliance');
+    const broken = other.locator('.chain[data-verified="false"]');
+    await broken.waitFor();
+    expect(await broken.getAttribute('role')).toBe('alert');
+    expect(await broken.innerText()).toMatch(/Broken\s+The audit chain breaks at event 2 \(hash mismatch\)/);
+    await other.close();
   });
 
   it('shows the webhook subscription and its recent deliveries with status and attempts', async () => {

@@ -231,6 +231,19 @@ describe('without STRIPE_SECRET_KEY', () => {
     expect(await standInRequests(org.organization_id)).toEqual([]);
   });
 
+  it('a tier without a price (neither STRIPE_PRICE_ID_<TIER> nor STRIPE_PRICE_ID) is 503 too', async () => {
+    const org = await createOrg();
+    const noPrice = clockedApp(systemClock, { STRIPE_PRICE_ID_ENTERPRISE: '', STRIPE_PRICE_ID: '' });
+    const body = await expectProblem(
+      await noPrice('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'enterprise' } }),
+      503,
+      'billing_not_configured',
+    );
+    expect(body.detail).toContain('STRIPE_PRICE_ID_ENTERPRISE');
+    // The pro price is still set, so pro checkouts work.
+    expect((await noPrice('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } })).status).toBe(200);
+  });
+
   it('the webhook answers 503 without STRIPE_WEBHOOK_SECRET', async () => {
     const noSecret = clockedApp(systemClock, { STRIPE_WEBHOOK_SECRET: '' });
     await expectProblem(await noSecret('POST', WEBHOOK_PATH, { rawBody: '{}', headers: { 'stripe-signature': 't=1,v1=00' } }), 503, 'billing_not_configured');

@@ -13,6 +13,8 @@ import { StripeEventApplier } from './billing/stripe-event-applier.ts';
 
 /** What billing needs from the configuration (`billingSettings(config)` builds it). */
 export interface BillingSettings {
+  /** STRIPE_SECRET_KEY is set: billing is on. */
+  enabled: boolean;
   /** Price of each paid tier (STRIPE_PRICE_ID_<TIER>, falling back to STRIPE_PRICE_ID). */
   tierPrices: Partial<Record<TierName, string>>;
   /** Price of `POST /v1/billing/checkout` (STRIPE_PRICE_ID, falling back to the pro price). */
@@ -26,6 +28,7 @@ export function billingSettings(config: Config): BillingSettings {
   const base = config.APP_BASE_URL.replace(/\/+$/, '');
   const fallback = config.STRIPE_PRICE_ID;
   return {
+    enabled: config.STRIPE_SECRET_KEY !== undefined,
     tierPrices: { pro: config.STRIPE_PRICE_ID_PRO ?? fallback, enterprise: config.STRIPE_PRICE_ID_ENTERPRISE ?? fallback },
     subscriptionPrice: fallback ?? config.STRIPE_PRICE_ID_PRO,
     successUrl: config.STRIPE_SUCCESS_URL ?? `${base}/dashboard?billing=success`,
@@ -61,7 +64,6 @@ function signatureReason(message: string): string {
   return 'signature_mismatch';
 }
 
-
 /**
  * Stripe billing: Checkout Sessions for subscriptions and tier upgrades, the verified and idempotent Stripe
  * webhook, and the organization's subscription state. The Stripe client is made per request; without
@@ -93,6 +95,7 @@ export class BillingService implements UpgradeCheckout {
     organizationId: string,
     opts: { successUrl?: string; cancelUrl?: string; idempotencyKey?: string } = {},
   ): Promise<{ checkout_url: string }> {
+    if (!this.settings.enabled) throw notConfigured();
     const price = this.settings.subscriptionPrice;
     if (!price) throw notConfigured('STRIPE_PRICE_ID is unset');
     return this.#openSession(
@@ -119,6 +122,7 @@ export class BillingService implements UpgradeCheckout {
     targetTier: TierName,
     opts: { idempotencyKey?: string } = {},
   ): Promise<{ checkout_url: string }> {
+    if (!this.settings.enabled) throw notConfigured();
     const price = this.settings.tierPrices[targetTier];
     if (!price) throw notConfigured(`no price for tier ${targetTier}: set STRIPE_PRICE_ID_${targetTier.toUpperCase()} or STRIPE_PRICE_ID`);
     return this.#openSession(
@@ -197,7 +201,7 @@ export class BillingService implements UpgradeCheckout {
    */
   async handleWebhook(payload: Uint8Array<ArrayBuffer> | string, signature: string | undefined): Promise<WebhookOutcome> {
     const secret = this.settings.webhookSecret;
-    if (!this.stripe()) throw notConfigured();
+    if (!this.settings.enabled) throw notConfigured();
     if (!secret) throw notConfigured('STRIPE_WEBHOOK_SECRET is unset');
     if (!signature) throw signatureInvalid('missing_header', 'The Stripe-Signature header is missing');
     let parsed: unknown;

@@ -9,8 +9,17 @@ export class ApiError extends Error {
   readonly retryAfter: number | null;
   /** Field errors of a 400 validation_failed. */
   readonly fieldErrors: Array<{ path: string; message: string }>;
+  /** The whole problem document (extension members such as `limit`, `reset_at`). */
+  readonly problem: Record<string, unknown>;
 
-  constructor(status: number, code: string, detail: string, retryAfter: number | null = null, fieldErrors: ApiError['fieldErrors'] = []) {
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    retryAfter: number | null = null,
+    fieldErrors: ApiError['fieldErrors'] = [],
+    problem: Record<string, unknown> = {},
+  ) {
     super(`${status} ${code}: ${detail}`);
     this.name = 'ApiError';
     this.status = status;
@@ -18,6 +27,7 @@ export class ApiError extends Error {
     this.detail = detail;
     this.retryAfter = retryAfter;
     this.fieldErrors = fieldErrors;
+    this.problem = problem;
   }
 }
 
@@ -78,7 +88,7 @@ async function toApiError(res: Response): Promise<ApiError> {
           : [],
       )
     : [];
-  return new ApiError(res.status, code, detail, retryAfter, fieldErrors);
+  return new ApiError(res.status, code, detail, retryAfter, fieldErrors, problem);
 }
 
 /** Retry-After is delta-seconds or an HTTP date. */

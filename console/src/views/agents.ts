@@ -46,7 +46,7 @@ async function loadAgents(ctx: ViewContext, reload: () => Promise<void>, create:
         if (page.next_cursor) more.disabled = false;
         else more.remove();
       } catch (err) {
-        more.replaceWith(errorBox(err, ctx));
+        more.replaceWith(ctx.failure(err));
       }
     });
     wrap.append(more);
@@ -112,7 +112,7 @@ async function decommission(a: Agent, ctx: ViewContext, reload: () => Promise<vo
     ctx.announce(`${a.owner} was decommissioned.`);
     await reload();
   } catch (err) {
-    slot.append(errorBox(err, ctx));
+    slot.append(ctx.failure(err));
   }
 }
 

@@ -11,6 +11,11 @@ export interface ViewContext {
   announce(message: string): void;
   /** Aborted when the user leaves the view: stop timers, observers and late renders. */
   signal: AbortSignal;
+  /**
+   * What a panel shows when its request failed: the readable message, or, for a failure of the whole
+   * session (401, daily limit), a one-line note while the shell says it once at the top of the page.
+   */
+  failure(err: unknown): HTMLElement;
 }
 
 export type View = (ctx: ViewContext, main: HTMLElement) => Promise<void>;
@@ -56,7 +61,7 @@ export async function fill(slot: HTMLElement, ctx: ViewContext, what: string, lo
     const node = await load();
     if (!ctx.signal.aborted) slot.replaceChildren(node);
   } catch (err) {
-    if (!ctx.signal.aborted) slot.replaceChildren(errorBox(err, ctx));
+    if (!ctx.signal.aborted) slot.replaceChildren(ctx.failure(err));
   }
 }
 

@@ -13,8 +13,8 @@ export const complianceView: View = async (ctx, main) => {
   replace(
     main,
     h('div', { class: 'view-head' }, h('h1', { tabindex: -1 }, 'Compliance')),
-    card('Audit chain', chain),
     h('div', {}, report),
+    card('Audit chain', chain),
   );
   await Promise.all([
     fill(chain, ctx, 'audit chain verification', async () => chainPanel(await ctx.api.get<ChainVerification>('/v1/audit/verify'))),

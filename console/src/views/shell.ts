@@ -1,6 +1,7 @@
 import { createApi } from '../lib/api.ts';
 import { h, replace } from '../lib/dom.ts';
-import type { View, ViewContext } from './common.ts';
+import { describeError } from '../lib/errors.ts';
+import { errorBox, type View, type ViewContext } from './common.ts';
 import { agentsView } from './agents.ts';
 import { usageView } from './usage.ts';
 import { complianceView } from './compliance.ts';
@@ -24,7 +25,18 @@ export function renderShell(root: HTMLElement, apiKey: string, signOut: (message
   const api = createApi(apiKey);
   const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const links = ROUTES.map((r) => h('a', { href: `#/${r.path}`, class: 'nav-link', 'data-route': r.path }, r.label));
+  // Failures of the whole session (a refused key, the daily call limit) are said once, here.
+  const banner = h('div', { class: 'banner' });
   const main = h('main', { id: 'main', tabindex: -1 });
+  const failure = (err: unknown): HTMLElement => {
+    const m = describeError(err);
+    if (!m.pageWide) return errorBox(err, { signOut });
+    if (banner.dataset.title !== m.title) {
+      banner.dataset.title = m.title;
+      banner.replaceChildren(errorBox(err, { signOut }));
+    }
+    return h('p', { class: 'notice notice-muted' }, m.short);
+  };
   replace(
     root,
     h(
@@ -35,6 +47,7 @@ export function renderShell(root: HTMLElement, apiKey: string, signOut: (message
       h('button', { type: 'button', class: 'button button-secondary sign-out', onclick: () => signOut() }, 'Sign out'),
     ),
     status,
+    banner,
     main,
   );
   let current: AbortController | undefined;
@@ -51,12 +64,14 @@ export function renderShell(root: HTMLElement, apiKey: string, signOut: (message
       current = new AbortController();
       // A status message belongs to the view it was said in.
       if (focus) status.textContent = '';
+      banner.replaceChildren();
+      delete banner.dataset.title;
       for (const a of links) {
         if (a.dataset.route === route.path) a.setAttribute('aria-current', 'page');
         else a.removeAttribute('aria-current');
       }
       document.title = `${route.label} · AgentIdP console`;
-      const ctx: ViewContext = { api, signOut, announce, signal: current.signal };
+      const ctx: ViewContext = { api, signOut, announce, failure, signal: current.signal };
       const rendering = route.view(ctx, main);
       // Move focus to the new view's heading so keyboard and screen-reader users start there.
       if (focus) main.querySelector<HTMLElement>('h1')?.focus();

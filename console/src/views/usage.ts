@@ -3,7 +3,7 @@ import { h, replace, uid } from '../lib/dom.ts';
 import { formatNumber, formatUntil, formatUtc, tierLabel } from '../lib/format.ts';
 import { describeTrend, trendChart, trendTable } from '../charts/trend-chart.ts';
 import { describeHeatmap, heatmapTable } from '../charts/heatmap.ts';
-import { card, emptyState, errorBox, fill, scrollRegion, type View, type ViewContext } from './common.ts';
+import { card, emptyState, fill, scrollRegion, type View, type ViewContext } from './common.ts';
 
 const RANGES = [7, 30, 90] as const;
 const NEXT_TIER: Record<TierName, TierName | null> = { free: 'pro', pro: 'enterprise', enterprise: null };
@@ -64,7 +64,7 @@ async function tierPanel(ctx: ViewContext): Promise<Node> {
         ctx.announce('Opening the checkout page…');
         location.assign(url.href);
       } catch (err) {
-        upgradeSlot.append(errorBox(err, ctx));
+        upgradeSlot.append(ctx.failure(err));
         button.disabled = false;
       }
     });
@@ -95,6 +95,9 @@ async function trendPanel(ctx: ViewContext, slot: HTMLElement): Promise<void> {
   const details = h('details', { class: 'chart-data' }, h('summary', {}, 'Show the numbers'), scrollRegion('Daily token counts', table));
   const errors = h('div', {});
   const figure = h('figure', { class: 'trend' }, chartHost, h('figcaption', {}, summary));
+  // Nothing to show (or to expand) until the first answer arrives.
+  figure.hidden = true;
+  details.hidden = true;
   let chart: { update(t: TokenTrend): void } | undefined;
   let loading = 0;
 
@@ -111,10 +114,12 @@ async function trendPanel(ctx: ViewContext, slot: HTMLElement): Promise<void> {
       table.replaceChildren(trendTable(trend));
       slot.dataset.days = String(trend.days);
       slot.dataset.total = String(trend.series.reduce((s, p) => s + p.count, 0));
+      figure.hidden = false;
+      details.hidden = false;
       if (chart) chart.update(trend);
       else chart = trendChart(chartHost, trend, ctx.signal);
     } catch (err) {
-      if (!ctx.signal.aborted) errors.replaceChildren(errorBox(err, ctx));
+      if (!ctx.signal.aborted) errors.replaceChildren(ctx.failure(err));
     } finally {
       if (ticket === loading) slot.removeAttribute('aria-busy');
     }

@@ -108,3 +108,18 @@ export async function revokeApiKeys(t: Tenant): Promise<void> {
     await client.end();
   }
 }
+
+/** Edits one audit event's payload behind the API's back, as an attacker with database access would. */
+export async function tamperAuditEvent(t: Tenant, seq: number): Promise<void> {
+  const client = new pg.Client({ connectionString: inject('consoleDatabaseUrl') });
+  await client.connect();
+  try {
+    const res = await client.query(
+      `UPDATE audit_events SET payload = payload || '{"agent_type":"forged"}' WHERE organization_id = $1 AND seq = $2`,
+      [t.organization_id, seq],
+    );
+    if (res.rowCount !== 1) throw new Error(`no audit event ${seq} for ${t.organization_id}`);
+  } finally {
+    await client.end();
+  }
+}

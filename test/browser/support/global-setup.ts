@@ -79,6 +79,8 @@ export default async function setup(project: TestProject) {
       // Webhook deliveries: a first attempt at once, so the webhooks view has something to show.
       WEBHOOK_RETRY_SCHEDULE: '0,1,1',
       WEBHOOK_TIMEOUT_MS: '1500',
+      // A revoked key is refused at once (no isolate cache of key rows), for the 401 test.
+      API_KEY_CACHE_SECONDS: '0',
     },
   });
   receivers = await startWebhookReceivers();

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { CheckoutSchema } from '../tier/tier.routes.ts';
+import { CheckoutSchema, IdempotencyHeaders } from '../tier/tier.routes.ts';
 import { ProblemSchema, jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../schemas.ts';
 
 const redirectUrl = z
@@ -21,19 +21,6 @@ export const CheckoutBody = z
   })
   .strict()
   .openapi('BillingCheckout');
-
-/**
- * Optional client idempotency key. Without one, identical requests within a 10-minute window get the same
- * Checkout Session (billing/checkout-idempotency.ts).
- */
-export const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .optional()
-    .openapi({ description: 'Retrying with the same key returns the same checkout session' }),
-});
 
 export const SubscriptionSchema = z
   .object({

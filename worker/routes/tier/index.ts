@@ -9,8 +9,7 @@ export function tierRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(upgradeTierRoute, async (c) => {
     const { target_tier } = c.req.valid('json');
-    // Optional client idempotency key for the Checkout Session (see services/billing/checkout-idempotency.ts).
-    const idempotencyKey = c.req.header('idempotency-key') || undefined;
+    const { 'idempotency-key': idempotencyKey } = c.req.valid('header');
     return c.json(await c.var.services.tier.initiateUpgrade(c.var.tenant.organizationId, target_tier, { idempotencyKey }), 200);
   });
 }

@@ -17,6 +17,19 @@ export const UpgradeBody = z.object({ target_tier: z.enum(TIER_NAMES) }).strict(
 
 export const CheckoutSchema = z.object({ checkout_url: z.string().url() }).openapi('Checkout');
 
+/**
+ * Optional client key for opening a Stripe Checkout Session (here and POST /v1/billing/checkout). Without one,
+ * identical requests within a 10-minute window get the same session (services/billing/checkout-idempotency.ts).
+ */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .openapi({ description: 'Retrying with the same key returns the same checkout session' }),
+});
+
 const base = { tags: ['tier'], security: tenantSecurity };
 
 export const getTierRoute = createRoute({
@@ -32,6 +45,6 @@ export const upgradeTierRoute = createRoute({
   method: 'post',
   path: '/v1/tier/upgrade',
   summary: 'Start an upgrade to a strictly higher tier (Stripe Checkout)',
-  request: jsonBody(UpgradeBody),
-  responses: { 200: jsonResponse(CheckoutSchema, 'Checkout session'), ...tenantProblems, ...pick(503) },
+  request: { ...jsonBody(UpgradeBody), headers: IdempotencyHeaders },
+  responses: { 200: jsonResponse(CheckoutSchema, 'Checkout session'), ...tenantProblems, ...pick(409, 503) },
 });
