@@ -73,6 +73,8 @@ describe('console delivery', () => {
       ['/console/no-such-file', 404],
       ['/v1/console', 401],
       ['/nothing-here', 404],
+      // The assets folder's control file is configuration, not content.
+      ['/_headers', 404],
     ];
     for (const [path, status, headers] of cases) {
       const res = await get(path, { headers });

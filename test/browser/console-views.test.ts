@@ -12,6 +12,7 @@ let tenant: Tenant;
 let seeded: CreatedAgent[];
 let page: Page;
 const requested: string[] = [];
+const logged: string[] = [];
 
 /** Screenshots at desktop and phone width; at 360 px the page must not scroll sideways. */
 async function shoot(name: string): Promise<void> {
@@ -48,6 +49,7 @@ beforeAll(async () => {
   page = await browser.newPage(1280);
   page.setDefaultTimeout(20_000);
   page.on('request', (r) => requested.push(r.url()));
+  page.on('console', (m) => logged.push(m.text()));
 });
 
 afterAll(async () => {
@@ -209,9 +211,10 @@ describe('tenant console', () => {
     await shoot('webhooks');
   });
 
-  it('never put the key in a URL and met no CSP violation or script error', async () => {
+  it('never put the key in a URL or a log line and met no CSP violation or script error', async () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((u) => u.includes(tenant.api_key))).toEqual([]);
+    expect(logged.filter((l) => l.includes(tenant.api_key))).toEqual([]);
     expect(page.url()).not.toContain(tenant.api_key);
     expect(browser.problems).toEqual([]);
     expect(await alerts(page)).toEqual([]);

@@ -1,4 +1,4 @@
-import { h } from './dom.ts';
+import { h, uid } from './dom.ts';
 
 /**
  * A modal <dialog>: the browser traps focus, closes it on Escape and gives focus back to the button that
@@ -6,7 +6,7 @@ import { h } from './dom.ts';
  */
 export function confirmDialog(opts: { title: string; body: string; confirmLabel: string; danger?: boolean }): Promise<boolean> {
   return new Promise((resolve) => {
-    const titleId = `dlg-title-${Date.now()}`;
+    const titleId = uid('dlg-title');
     const cancel = h('button', { type: 'button', class: 'button button-secondary', value: 'cancel' }, 'Cancel');
     const confirm = h('button', { type: 'button', class: opts.danger ? 'button button-danger' : 'button', value: 'confirm' }, opts.confirmLabel);
     const dialog = h(
@@ -31,7 +31,7 @@ export function confirmDialog(opts: { title: string; body: string; confirmLabel:
 
 /** A modal with arbitrary content (a form); returns the dialog so the caller can close it. */
 export function openDialog(title: string, content: HTMLElement, onClose?: () => void): HTMLDialogElement {
-  const titleId = `dlg-title-${Date.now()}`;
+  const titleId = uid('dlg-title');
   const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId }, h('h2', { id: titleId }, title), content);
   dialog.addEventListener('close', () => {
     dialog.remove();

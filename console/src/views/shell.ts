@@ -72,10 +72,12 @@ export function renderShell(root: HTMLElement, apiKey: string, signOut: (message
       }
       document.title = `${route.label} · AgentIdP console`;
       const ctx: ViewContext = { api, signOut, announce, failure, signal: current.signal };
-      const rendering = route.view(ctx, main);
+      // Panels catch their own request failures (fill); anything else still ends as a message, not silence.
+      route.view(ctx, main).catch((err: unknown) => {
+        if (!ctx.signal.aborted) main.append(failure(err));
+      });
       // Move focus to the new view's heading so keyboard and screen-reader users start there.
       if (focus) main.querySelector<HTMLElement>('h1')?.focus();
-      void rendering;
     },
   };
 }

@@ -35,7 +35,7 @@ export function renderSignIn(root: HTMLElement, onSignedIn: () => void, message?
     errors.replaceChildren();
     if (!key) {
       input.focus();
-      errors.append(errorBox(new Error('Paste your API key first.'), { signOut: () => undefined }));
+      errors.append(h('p', { class: 'notice notice-error', role: 'alert' }, 'Paste your API key first.'));
       return;
     }
     submit.disabled = true;
