@@ -1,7 +1,7 @@
 // did:web mapping functions against the published vectors (W3C CCG did:web spec, DIF web-did-resolver tests;
-// ../shared/vectors/did-web-vectors/), plus the pure helpers of the DID routes.
+// ../shared/vectors/did-web-vectors/, copied to test/fixtures/did-web-vectors/), plus the pure helpers of the DID routes.
 import { describe, expect, it } from 'vitest';
-import vectors from '../../../shared/vectors/did-web-vectors/did_web_vectors.json';
+import vectors from '../fixtures/did-web-vectors/did_web_vectors.json';
 import {
   classifyDidWeb,
   didWebToUrl,
