@@ -8,6 +8,7 @@
 // fetcher's timeout must cut it) and hung sockets are destroyed on stop. Unknown names answer 404.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readBody } from './read-body.ts';
 
 export interface JwksAnswer {
   status?: number;
@@ -27,15 +28,6 @@ declare module 'vitest' {
     /** Base URL of the local partner JWKS server (test/support/servers/jwks-server.ts). */
     jwksServerUrl: string;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(res: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {

@@ -14,6 +14,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../../../scripts/stack/free-port.ts';
+import { readBody } from './read-body.ts';
 
 export interface StripePlan {
   port: number;
@@ -89,15 +90,6 @@ export function parseStripeForm(body: string): Params {
     return Object.fromEntries(entries);
   };
   return arrays(root) as Params;
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 const stripeError = (type: string, message: string, extra: Record<string, string> = {}) => ({ error: { type, message, ...extra } });

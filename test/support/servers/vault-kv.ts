@@ -13,6 +13,7 @@
 //   PUT  /control/outage                { on: boolean }: every /v1 call answers 503 while on
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.ts';
 
 export interface VaultRecorded {
   method: string;
@@ -44,15 +45,6 @@ declare module 'vitest' {
     /** Its X-Vault-Token (node-oidc's VAULT_TOKEN), for tests of the Vault client itself. */
     vaultToken: string;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 export async function startVaultStandIn(opts: { token: string; mount?: string; port?: number }): Promise<VaultStandIn> {

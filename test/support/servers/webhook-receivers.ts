@@ -8,6 +8,7 @@
 // must cut it); hung sockets are destroyed on stop.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './read-body.ts';
 
 type Answer = { status: number; headers?: Record<string, string> } | { hang: true };
 
@@ -35,15 +36,6 @@ declare module 'vitest' {
     /** Base URL of the local webhook receivers (test/support/servers/webhook-receivers.ts). */
     webhookReceiverUrl: string;
   }
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 export async function startWebhookReceivers(port = 0): Promise<WebhookReceivers> {
