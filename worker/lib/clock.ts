@@ -14,3 +14,9 @@ export function nextUtcMidnight(d: Date): Date {
 export function utcDate(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
+
+/** A Postgres timestamp (a Date from the driver, or a string) as ISO 8601 in UTC. */
+export const toIso = (v: string | Date): string => new Date(v).toISOString();
+
+/** `toIso`, with SQL NULL kept as null. */
+export const toIsoOrNull = (v: unknown): string | null => (v == null ? null : toIso(v as string | Date));

@@ -2,6 +2,7 @@ import type { Db, Queryable } from '../lib/db.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import { decodeCursor, encodeCursor } from '../lib/pagination.ts';
 import type { AuditService } from './audit.service.ts';
+import { toIsoOrNull } from '../lib/clock.ts';
 
 export type AgentStatus = 'active' | 'suspended' | 'decommissioned';
 
@@ -51,7 +52,6 @@ const COLUMNS = `agent_id, organization_id, email, owner, agent_type, capabiliti
   status, did, did_created_at, created_at, updated_at`;
 
 export function toAgent(row: Record<string, unknown>): Agent {
-  const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
   return {
     agent_id: row.agent_id as string,
     organization_id: row.organization_id as string,
@@ -64,9 +64,9 @@ export function toAgent(row: Record<string, unknown>): Agent {
     deployment_env: (row.deployment_env as string | null) ?? null,
     status: row.status as AgentStatus,
     did: (row.did as string | null) ?? null,
-    did_created_at: iso(row.did_created_at),
-    created_at: iso(row.created_at)!,
-    updated_at: iso(row.updated_at)!,
+    did_created_at: toIsoOrNull(row.did_created_at),
+    created_at: toIsoOrNull(row.created_at)!,
+    updated_at: toIsoOrNull(row.updated_at)!,
   };
 }
 

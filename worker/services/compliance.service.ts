@@ -1,6 +1,6 @@
 import type { Queryable } from '../lib/db.ts';
 import type { Cache } from '../lib/cache.ts';
-import type { Clock } from '../lib/clock.ts';
+import { type Clock, toIso } from '../lib/clock.ts';
 import type { AuditVerificationService } from './audit-verification.service.ts';
 
 export const CACHE_TTL_SECONDS = 300;
@@ -62,7 +62,6 @@ const statusOf = (findings: ComplianceFinding[]): ComplianceStatus =>
   worst(findings.map((f) => (f.severity === 'info' ? 'pass' : f.severity)));
 
 export const reportCacheKey = (organizationId: string) => `compliance:report:${organizationId}`;
-const iso = (v: unknown) => new Date(v as string | Date).toISOString();
 
 /**
  * AGNTCY compliance for a tenant: a report over agent identity and the audit trail, and the export of agent
@@ -115,7 +114,7 @@ export class ComplianceService {
       name: r.email as string,
       capabilities: (r.capabilities as string[]) ?? [],
       endpoint: (r.endpoint as string | null) ?? null,
-      created_at: iso(r.created_at),
+      created_at: toIso(r.created_at as string | Date),
       agntcy_schema_version: AGNTCY_SCHEMA_VERSION,
     }));
   }
@@ -188,7 +187,7 @@ export class ComplianceService {
     }
     truncated(findings, 'agent_missing_did', Number(missing[0]?.total ?? 0));
     for (const r of expired) {
-      const at = iso(r.expires_at);
+      const at = toIso(r.expires_at);
       findings.push({
         severity: 'fail',
         code: 'credential_expired',
@@ -200,7 +199,7 @@ export class ComplianceService {
     }
     truncated(findings, 'credential_expired', Number(expired[0]?.total ?? 0));
     for (const r of soon) {
-      const at = iso(r.expires_at);
+      const at = toIso(r.expires_at);
       findings.push({
         severity: 'warn',
         code: 'credential_expiring',

@@ -1,5 +1,5 @@
 import type { Db } from '../lib/db.ts';
-import type { Clock } from '../lib/clock.ts';
+import { type Clock, toIsoOrNull } from '../lib/clock.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import { randomToken, sha256Hex } from '../lib/crypto.ts';
 import type { AuditService } from './audit.service.ts';
@@ -84,14 +84,13 @@ export class CredentialService {
       [agentId, organizationId],
     );
     const now = this.clock.now().getTime();
-    const iso = (v: string | null) => (v == null ? null : new Date(v).toISOString());
     return rows.map((r) => ({
       credential_id: r.credential_id,
       client_id: agentId,
-      created_at: iso(r.created_at)!,
-      expires_at: iso(r.expires_at),
-      revoked_at: iso(r.revoked_at),
-      status: r.revoked_at ? 'revoked' : r.expires_at && Date.parse(iso(r.expires_at)!) <= now ? 'expired' : 'active',
+      created_at: toIsoOrNull(r.created_at)!,
+      expires_at: toIsoOrNull(r.expires_at),
+      revoked_at: toIsoOrNull(r.revoked_at),
+      status: r.revoked_at ? 'revoked' : r.expires_at && Date.parse(toIsoOrNull(r.expires_at)!) <= now ? 'expired' : 'active',
     }));
   }
 

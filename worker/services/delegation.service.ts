@@ -1,6 +1,6 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Db, Queryable } from '../lib/db.ts';
-import type { Clock } from '../lib/clock.ts';
+import { type Clock, toIso } from '../lib/clock.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import type { NodeOidc } from '../lib/node-oidc.ts';
 import { nodeOidcKeys, type NodeOidcJwksOptions } from '../lib/node-oidc-jwks.ts';
@@ -53,7 +53,6 @@ export interface DelegationSettings {
 
 /** 401 `delegation_invalid` with a machine-readable `reason`. */
 const invalid = (reason: string, detail: string) => new AppError(401, 'delegation_invalid', detail, { reason });
-const iso = (v: string | Date) => new Date(v).toISOString();
 
 /**
  * Delegation chains (migrations/0009_delegations.sql): tokens are signed by node-oidc (its
@@ -115,7 +114,7 @@ export class DelegationService {
     if (signed.status !== 200 || !signed.body?.token) {
       throw new AppError(503, 'oidc_unavailable', `The token service refused to sign the delegation (${signed.status})`);
     }
-    const expiresAt = iso(signed.body.expires_at);
+    const expiresAt = toIso(signed.body.expires_at);
     await this.db.tx(async (q) => {
       await q.query(
         `INSERT INTO delegation_chains (chain_id, organization_id, parent_chain_id, depth, subject_id, delegator_id,
@@ -143,7 +142,7 @@ export class DelegationService {
         delegator_id: row.delegator_id,
         delegatee_id: row.delegatee_id,
         scope: row.scope,
-        expires_at: iso(row.expires_at),
+        expires_at: toIso(row.expires_at),
       });
     });
   }
@@ -178,7 +177,7 @@ export class DelegationService {
       throw invalid('unknown_chain', 'The delegation is not on record');
     }
     if (rows.some((r) => r.status !== 'active')) throw invalid('revoked', 'The delegation or one it derives from is revoked');
-    if (rows.some((r) => Date.parse(iso(r.expires_at)) <= now.getTime())) throw invalid('expired', 'The delegation or one it derives from has expired');
+    if (rows.some((r) => Date.parse(toIso(r.expires_at)) <= now.getTime())) throw invalid('expired', 'The delegation or one it derives from has expired');
     return {
       valid: true,
       chain_id: chainId,
@@ -187,7 +186,7 @@ export class DelegationService {
       subject_id: String(payload.sub),
       scope: self.scope,
       depth: self.depth,
-      expires_at: iso(self.expires_at),
+      expires_at: toIso(self.expires_at),
     };
   }
 
@@ -203,7 +202,7 @@ export class DelegationService {
         [chainId, organizationId],
       );
       if (!row) throw notFound('Delegation');
-      if (row.status === 'revoked') return { chain_id: chainId, status: 'revoked' as const, revoked_at: iso(row.revoked_at!) };
+      if (row.status === 'revoked') return { chain_id: chainId, status: 'revoked' as const, revoked_at: toIso(row.revoked_at!) };
       const revokedAt = this.clock.now().toISOString();
       const revoked = await q.query<{ chain_id: string }>(
         `WITH RECURSIVE down AS (

@@ -1,6 +1,6 @@
 import { calculateJwkThumbprint } from 'jose';
 import type { Cache } from '../lib/cache.ts';
-import type { Clock } from '../lib/clock.ts';
+import { type Clock, toIso } from '../lib/clock.ts';
 import type { Db, Queryable } from '../lib/db.ts';
 import { AppError, notFound } from '../lib/errors.ts';
 import { agentDid, classifyDidWeb, didWebOrigin, instanceDid, parseDid, parseDidWeb } from '../lib/did-web.ts';
@@ -53,8 +53,6 @@ interface NewKey {
   ref: string;
 }
 
-const iso = (v: string | Date) => new Date(v).toISOString();
-
 /**
  * did:web identities: P-256 keys for agents and for the instance (private halves in key custody), DID
  * documents, DID resolution results and AGNTCY agent cards, read through the DID cache (isolate memory,
@@ -104,7 +102,7 @@ export class DidService {
         [did, agent.agent_id, agent.organization_id],
       );
       if (!row) throw notFound('Agent');
-      return { did, did_created_at: iso(row.did_created_at), kid: key.kid, publicKeyJwk: key.jwk };
+      return { did, did_created_at: toIso(row.did_created_at), kid: key.kid, publicKeyJwk: key.jwk };
     } catch (err) {
       await this.custody.of(key.custody).delete(key.ref).catch(() => undefined);
       throw err;
@@ -229,7 +227,7 @@ export class DidService {
         : activeDocument(did, row.keys, [
             { id: `${did}#agent-card`, type: 'AgentCard', serviceEndpoint: `${origin}/agents/${agentId}/card.json` },
           ]),
-      metadata: { created: iso(row.did_created_at), updated: iso(row.updated_at), deactivated },
+      metadata: { created: toIso(row.did_created_at), updated: toIso(row.updated_at), deactivated },
       card: deactivated
         ? null
         : {
@@ -241,14 +239,14 @@ export class DidService {
             version: row.version,
             deploymentEnv: row.deployment_env,
             identityProvider: this.instanceDid,
-            issuedAt: iso(row.did_created_at),
+            issuedAt: toIso(row.did_created_at),
           },
     });
   }
 
   async #loadInstance(): Promise<DidEntry> {
     const key = await this.#instanceKey();
-    const created = iso(key.created_at);
+    const created = toIso(key.created_at);
     return sealEntry({
       did: this.instanceDid,
       document: activeDocument(this.instanceDid, [{ kid: key.kid, jwk: key.public_key_jwk }]),

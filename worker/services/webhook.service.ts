@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../lib/db.ts';
-import type { Clock } from '../lib/clock.ts';
+import { type Clock, toIsoOrNull } from '../lib/clock.ts';
 import { notFound, validationFailed } from '../lib/errors.ts';
 import { checkOutboundUrl } from '../lib/ssrf.ts';
 import { generateWebhookSecret } from '../lib/standard-webhooks.ts';
@@ -50,8 +50,6 @@ export interface WebhookDelivery {
 const COLUMNS = `id, organization_id, name, url, events, active, failure_count, disabled_reason,
   previous_secret_expires_at, created_at, updated_at`;
 
-const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
-
 function toSubscription(row: Record<string, unknown>): WebhookSubscription {
   return {
     id: row.id as string,
@@ -62,9 +60,9 @@ function toSubscription(row: Record<string, unknown>): WebhookSubscription {
     active: row.active as boolean,
     failure_count: Number(row.failure_count),
     disabled_reason: (row.disabled_reason as string | null) ?? null,
-    previous_secret_expires_at: iso(row.previous_secret_expires_at),
-    created_at: iso(row.created_at)!,
-    updated_at: iso(row.updated_at)!,
+    previous_secret_expires_at: toIsoOrNull(row.previous_secret_expires_at),
+    created_at: toIsoOrNull(row.created_at)!,
+    updated_at: toIsoOrNull(row.updated_at)!,
   };
 }
 
@@ -236,10 +234,10 @@ export class WebhookService {
       status: r.status as WebhookDelivery['status'],
       http_status_code: r.http_status_code == null ? null : Number(r.http_status_code),
       attempt_count: Number(r.attempt_count),
-      next_retry_at: iso(r.next_retry_at),
-      delivered_at: iso(r.delivered_at),
+      next_retry_at: toIsoOrNull(r.next_retry_at),
+      delivered_at: toIsoOrNull(r.delivered_at),
       last_error: (r.last_error as string | null) ?? null,
-      created_at: iso(r.created_at)!,
+      created_at: toIsoOrNull(r.created_at)!,
     }));
   }
 

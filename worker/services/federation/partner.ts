@@ -1,4 +1,5 @@
 import type { CachedPartner } from './issuer-memory.ts';
+import { toIsoOrNull } from '../../lib/clock.ts';
 
 export type PartnerStatus = 'active' | 'suspended' | 'expired';
 
@@ -42,7 +43,6 @@ export const PARTNER_COLUMNS = `id, name, issuer, jwks_uri, allowed_organization
   organization_claim, status, created_at, updated_at, expires_at`;
 
 export function toPartner(row: Record<string, unknown>): Partner {
-  const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
   return {
     id: row.id as string,
     name: row.name as string,
@@ -52,9 +52,9 @@ export function toPartner(row: Record<string, unknown>): Partner {
     audiences: (row.audiences as string[] | null) ?? [],
     organization_claim: row.organization_claim as string,
     status: row.status as PartnerStatus,
-    created_at: iso(row.created_at)!,
-    updated_at: iso(row.updated_at)!,
-    expires_at: iso(row.expires_at),
+    created_at: toIsoOrNull(row.created_at)!,
+    updated_at: toIsoOrNull(row.updated_at)!,
+    expires_at: toIsoOrNull(row.expires_at),
   };
 }
 
