@@ -7,21 +7,11 @@
 // Pool, node-redis) serving the same agent's document from the same Postgres and Redis, measured in the same
 // rounds; its own /livez is its trivial route. Load generator, workerd and the baseline share this
 // machine's cores: read the ratios, not the absolute figures.
-import { measure, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
+import { measure, postJson, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
 import { baselineUnavailable, startBaseline } from './baseline/index.ts';
 
 const ROUNDS = 2;
 const SECONDS = 5;
-
-async function post(url: string, token: string, body: unknown): Promise<any> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 function combine(ms: Measurement[]): Measurement {
   return {
@@ -43,8 +33,8 @@ async function scenario(bindings: Record<string, string>, rounds: number, withBa
     ? await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined, didWebDomain: w.bindings.DID_WEB_DOMAIN })
     : undefined;
   try {
-    const org = await post(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'did-bench', tier: 'enterprise' });
-    const agent = await post(`${w.url}/v1/agents`, org.api_key, {
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'did-bench', tier: 'enterprise' });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
       email: 'bench@example.com',
       owner: 'bench',
       agent_type: 'assistant',

@@ -28,7 +28,7 @@ import { createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { measure, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
+import { measure, postJson, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
 import { startJwksServer } from '../test/support/servers/jwks-server.ts';
 import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
 
@@ -53,16 +53,6 @@ async function bundleLoopWorker(): Promise<string> {
     logLevel: 'silent',
   });
   return out.outputFiles[0]!.text;
-}
-
-async function post(url: string, token: string, body: unknown): Promise<any> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return res.json();
 }
 
 /**
@@ -132,7 +122,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
   );
   try {
     const loopUrl = (await loop.ready).toString();
-    const org = await post(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'federation-bench', tier: 'enterprise' });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'federation-bench', tier: 'enterprise' });
 
     // A partner with one ES256 and one RS256 key, published on the local JWKS server.
     const keys = await Promise.all(
@@ -143,7 +133,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
     );
     const issuer = `https://bench-${Date.now()}.partner.test`;
     await fetch(`${jwks.url}/control/bench`, { method: 'PUT', body: JSON.stringify({ json: { keys: keys.map((k) => k.jwk) } }) });
-    const partner = await post(`${w.url}/v1/federation/partners`, w.adminToken, { name: 'bench', issuer, jwks_uri: `${jwks.url}/jwks/bench` });
+    const partner = await postJson(`${w.url}/v1/federation/partners`, w.adminToken, { name: 'bench', issuer, jwks_uri: `${jwks.url}/jwks/bench` });
 
     const now = Math.floor(Date.now() / 1000);
     const tokens = {} as Record<'ES256' | 'RS256', string>;

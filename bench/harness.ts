@@ -139,5 +139,16 @@ export function report(name: string, rows: Array<Record<string, unknown>>): void
   );
 }
 
+/** POSTs JSON with a bearer token to seed a scenario's data; throws on any non-2xx answer. */
+export async function postJson(url: string, token: string, body: unknown): Promise<any> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
 /** Round to 2 decimals for ratios. */
 export const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;

@@ -4,21 +4,11 @@
 // under waitUntil, proxying). `node bench/oidc.bench.ts`
 // Load generator, workerd, node-oidc and Postgres share this machine's cores: read the ratios, not the rates.
 import { randomBytes } from 'node:crypto';
-import { measure, ratio, report, startBenchWorker } from './harness.ts';
+import { measure, postJson, ratio, report, startBenchWorker } from './harness.ts';
 import { freePort } from '../scripts/stack/free-port.ts';
 import { startNodeOidc } from '../scripts/stack/node-oidc.ts';
 
 const DURATION = 8;
-
-async function post(url: string, token: string, body: unknown) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-  return res.json() as Promise<Record<string, string>>;
-}
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const port = await freePort();
@@ -34,14 +24,14 @@ export async function run(): Promise<Record<string, unknown>[]> {
   });
   try {
     // Enterprise: no daily token limit, so every request of the run is a success (the counter still counts).
-    const org = await post(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'bench-oidc', tier: 'enterprise' });
-    const agent = await post(`${w.url}/v1/agents`, org.api_key!, {
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'bench-oidc', tier: 'enterprise' });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key!, {
       email: 'bench@example.com',
       owner: 'bench',
       agent_type: 'assistant',
       capabilities: ['search'],
     });
-    const cred = await post(`${w.url}/v1/agents/${agent.agent_id}/credentials`, org.api_key!, {});
+    const cred = await postJson(`${w.url}/v1/agents/${agent.agent_id}/credentials`, org.api_key!, {});
     const token = {
       method: 'POST' as const,
       headers: {
