@@ -1,12 +1,12 @@
 import { DurableObject } from 'cloudflare:workers';
-import { loadConfig } from '../worker/lib/config.ts';
-import { Db } from '../worker/lib/db.ts';
-import { Encryptor, parseEncryptionKeys } from '../worker/lib/crypto.ts';
-import { systemClock } from '../worker/lib/clock.ts';
-import { AuditService } from '../worker/services/audit.service.ts';
-import { WebhookDeliveryService, type DispatchSummary } from '../worker/services/webhook-delivery.service.ts';
-import { WebhookSecretsService } from '../worker/services/webhook-secrets.service.ts';
-import { NodeOidc, secretCustodyMode } from '../worker/lib/node-oidc.ts';
+import { loadConfig } from '../worker/platform/config.ts';
+import { Db } from '../worker/platform/db.ts';
+import { Encryptor, parseEncryptionKeys } from '../worker/platform/crypto.ts';
+import { systemClock } from '../worker/platform/clock.ts';
+import { AuditService } from '../worker/features/audit/audit.service.ts';
+import { WebhookDeliveryService, type DispatchSummary } from '../worker/features/webhooks/webhook-delivery.service.ts';
+import { WebhookSecretsService } from '../worker/features/webhooks/webhook-secrets.service.ts';
+import { NodeOidc, secretCustodyMode } from '../worker/features/oidc/node-oidc.ts';
 
 /**
  * One object per webhook subscription (named by its id): drains that subscription's due deliveries from

@@ -1,6 +1,6 @@
-import { loadConfig } from './lib/config.ts';
-import { Db } from './lib/db.ts';
-import { overdueSubscriptions } from './services/webhook-delivery.service.ts';
+import { loadConfig } from './platform/config.ts';
+import { Db } from './platform/db.ts';
+import { overdueSubscriptions } from './features/webhooks/webhook-delivery.service.ts';
 
 /**
  * Cron trigger (wrangler.toml `[triggers]`): the safety net of webhook delivery. A request wakes a

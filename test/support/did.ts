@@ -3,12 +3,12 @@
 import { env } from 'cloudflare:workers';
 import { expect, vi } from 'vitest';
 import { calculateJwkThumbprint, importJWK } from 'jose';
-import { loadConfig } from '../../worker/lib/config.ts';
-import { Db } from '../../worker/lib/db.ts';
-import { Cache } from '../../worker/lib/cache.ts';
-import { systemClock } from '../../worker/lib/clock.ts';
-import { parseDid } from '../../worker/lib/did-web.ts';
-import { createServices } from '../../worker/services/container.ts';
+import { loadConfig } from '../../worker/platform/config.ts';
+import { Db } from '../../worker/platform/db.ts';
+import { Cache } from '../../worker/platform/cache.ts';
+import { systemClock } from '../../worker/platform/clock.ts';
+import { parseDid } from '../../worker/features/did/did-web.ts';
+import { createServices } from '../../worker/compose.ts';
 import type { Bindings } from '../../worker/env.ts';
 
 export const bindings = env as unknown as Bindings & Record<string, string>;
