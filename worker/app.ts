@@ -38,7 +38,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw new AppError(400, 'validation_failed', 'Request validation failed', {
+        throw new AppError('validation_failed', 'Request validation failed', {
           errors: zodFieldErrors(result.error),
         });
       }
@@ -51,7 +51,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new AppError(413, 'payload_too_large', 'Request body exceeds 1 MiB');
+        throw new AppError('payload_too_large', 'Request body exceeds 1 MiB');
       },
     }),
   );
@@ -98,11 +98,11 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
 
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'AgentIdP API reference' }));
 
-  app.notFound((c) => problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => problem('not_found', `No route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: 'error', msg: err.message }));
-      return problem(503, 'misconfigured', err.message);
+      return problem('misconfigured', err.message);
     }
     return toProblemResponse(err, c);
   });

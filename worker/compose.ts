@@ -13,7 +13,7 @@ import { AuditVerificationService } from './features/audit/audit-verification.se
 import { ComplianceService } from './features/audit/compliance.service.ts';
 import { DidService } from './features/did/did.service.ts';
 import { LocalKeyCustody, VaultKeyCustody, type KeyCustodies } from './features/did/key-custody/index.ts';
-import { AppError } from './http/errors.ts';
+import { AppError } from './platform/errors.ts';
 import { NodeOidc, secretCustodyMode } from './features/oidc/node-oidc.ts';
 import { OidcTokenService } from './features/oidc/oidc-token.service.ts';
 import { WebhookSecretsService } from './features/webhooks/webhook-secrets.service.ts';
@@ -100,7 +100,7 @@ export function createServices(d: Deps) {
         const localCustody = () => (local ??= new LocalKeyCustody(s.encryptor));
         const vaultCustody = () => {
           const link = s.nodeOidc;
-          if (!link) throw new AppError(503, 'key_custody_unavailable', 'Key custody "vault" is not configured (no node-oidc)');
+          if (!link) throw new AppError('key_custody_unavailable', 'Key custody "vault" is not configured (no node-oidc)');
           return (vault ??= new VaultKeyCustody(link, s.encryptor));
         };
         return {
@@ -108,7 +108,7 @@ export function createServices(d: Deps) {
           of: (kind) => {
             if (kind === 'local') return localCustody();
             if (kind === 'vault') return vaultCustody();
-            throw new AppError(503, 'key_custody_unavailable', `Key custody "${String(kind)}" is not configured`);
+            throw new AppError('key_custody_unavailable', `Key custody "${String(kind)}" is not configured`);
           },
         };
       });

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { codesFor } from './errors.ts';
 
 /** RFC 9457 problem details, as every error response carries. */
 export const ProblemSchema = z
@@ -16,17 +17,22 @@ export const ProblemSchema = z
 
 const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
 
-/** Error responses in one place so every route documents them the same way. */
+const problemResponse = <S extends number>(status: S, description: string) => ({
+  description: `${description}. Codes: ${codesFor(status).join(', ')}`,
+  content: problemContent,
+});
+
+/** Error responses in one place, described from the error table, so every route documents them the same way. */
 export const problems = {
-  400: { description: 'Invalid request', content: problemContent },
-  401: { description: 'Missing or invalid credentials', content: problemContent },
-  404: { description: 'Not found', content: problemContent },
-  409: { description: 'Conflict', content: problemContent },
-  410: { description: 'Gone', content: problemContent },
-  413: { description: 'Body over 1 MiB', content: problemContent },
-  429: { description: 'Rate or tier limit reached', content: problemContent },
-  501: { description: 'Not implemented', content: problemContent },
-  503: { description: 'Dependency unavailable', content: problemContent },
+  400: problemResponse(400, 'Invalid request'),
+  401: problemResponse(401, 'Missing or invalid credentials'),
+  404: problemResponse(404, 'Not found'),
+  409: problemResponse(409, 'Conflict'),
+  410: problemResponse(410, 'Gone'),
+  413: problemResponse(413, 'Body over 1 MiB'),
+  429: problemResponse(429, 'Rate or tier limit reached'),
+  501: problemResponse(501, 'Not implemented'),
+  503: problemResponse(503, 'Dependency unavailable'),
 } as const;
 
 export const pick = <K extends keyof typeof problems>(...codes: K[]) =>

@@ -1,5 +1,5 @@
 import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
-import { AppError } from '../http/errors.ts';
+import { AppError } from '../platform/errors.ts';
 
 /** Anything that runs a parameterised query: the request's Db or a transaction. */
 export interface Queryable {
@@ -13,8 +13,8 @@ interface PgError {
 
 function mapPgError(err: unknown): unknown {
   const code = (err as PgError | null)?.code;
-  if (code === '23505') return new AppError(409, 'conflict', 'A resource with these values already exists');
-  if (code === '22P02') return new AppError(400, 'validation_failed', 'A value has an invalid format');
+  if (code === '23505') return new AppError('conflict', 'A resource with these values already exists');
+  if (code === '22P02') return new AppError('validation_failed', 'A value has an invalid format');
   return err;
 }
 

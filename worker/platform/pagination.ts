@@ -1,5 +1,5 @@
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError } from '../platform/errors.ts';
 
 /** Opaque keyset cursor over (created_at, id), newest first. */
 export interface Cursor {
@@ -17,6 +17,6 @@ export function decodeCursor(s: string | undefined): Cursor | undefined {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
     return { createdAt, id };
   } catch {
-    throw new AppError(400, 'validation_failed', 'cursor is not valid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+    throw new AppError('validation_failed', 'cursor is not valid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
   }
 }

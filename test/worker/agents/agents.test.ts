@@ -74,7 +74,7 @@ describe('agents', () => {
     await expectProblem(
       await call('PATCH', `/v1/agents/${created.agent_id}`, { token: org.api_key, body: { owner: 'y' } }),
       409,
-      'agent_decommissioned',
+      'agent_not_active',
     );
     await expectProblem(
       await call('POST', `/v1/agents/${created.agent_id}/credentials`, { token: org.api_key, body: {} }),

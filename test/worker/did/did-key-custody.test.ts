@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, compactVerify, importJWK } from 'jose';
 import { Encryptor, parseEncryptionKeys, randomBytes } from '../../../worker/platform/crypto.ts';
 import { toBase64, toBase64Url, utf8 } from '../../../worker/platform/encoding.ts';
-import { AppError } from '../../../worker/http/errors.ts';
+import { AppError } from '../../../worker/platform/errors.ts';
+import { statusOf } from '../../../worker/http/errors.ts';
 import { LocalKeyCustody } from '../../../worker/features/did/key-custody/index.ts';
 import { secretCustodyMode } from '../../../worker/features/oidc/node-oidc.ts';
 import { createAgent, createOrg } from '../../support/worker.ts';
@@ -23,7 +24,7 @@ async function expectCode(p: Promise<unknown>, status: number, code: string) {
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(AppError);
-  expect((err as AppError).status).toBe(status);
+  expect(statusOf((err as AppError).code)).toBe(status);
   expect((err as AppError).code).toBe(code);
 }
 

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../platform/db.ts';
-import { AppError, notFound } from '../../http/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/pagination.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
@@ -143,13 +143,13 @@ export class AgentService {
     };
   }
 
-  /** Partial update. Throws `not_found`, or `agent_decommissioned` (409) for a decommissioned agent. */
+  /** Partial update. Throws `not_found`, or `agent_not_active` for a decommissioned agent. */
   async update(organizationId: string, agentId: string, patch: Partial<AgentInput>, actor: string): Promise<Agent> {
     const fields = Object.entries(patch).filter(([, v]) => v !== undefined);
     const agent = await this.db.tx(async (q) => {
       const current = await this.#lock(q, organizationId, agentId);
       if (current.status === 'decommissioned') {
-        throw new AppError(409, 'agent_decommissioned', 'A decommissioned agent cannot be changed');
+        throw new AppError('agent_not_active', 'A decommissioned agent cannot be changed');
       }
       const sets = fields.map(([k], i) => `${k} = $${i + 3}`);
       const values = fields.map(([k, v]) => (k === 'capabilities' ? JSON.stringify(v) : v));

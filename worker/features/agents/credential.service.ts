@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
-import { AppError, notFound } from '../../http/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { randomToken, sha256Hex } from '../../platform/crypto.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from './agent.service.ts';
@@ -47,7 +47,7 @@ export class CredentialService {
         [agentId, organizationId],
       );
       if (!agent) throw notFound('Agent');
-      if (agent.status !== 'active') throw new AppError(409, 'agent_not_active', `Agent is ${agent.status}`);
+      if (agent.status !== 'active') throw new AppError('agent_not_active', `Agent is ${agent.status}`);
       const credentialId = crypto.randomUUID();
       await q.query(
         `INSERT INTO credentials (credential_id, organization_id, agent_id, secret_hash, created_at, expires_at)

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { notFound, validationFailed } from '../../http/errors.ts';
+import { notFound, validationFailed } from '../../platform/errors.ts';
 import { fromBase64Url, toBase64Url, utf8 } from '../../platform/encoding.ts';
 import { GENESIS_HASH, computeAuditHash, type AuditRow } from './audit.service.ts';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../../platform/config.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Db } from '../../platform/db.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import { Stripe, createStripeCryptoProvider } from './stripe.ts';
 import type { TierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -52,10 +52,10 @@ export interface WebhookOutcome {
 }
 
 const notConfigured = (what = 'STRIPE_SECRET_KEY is unset') =>
-  new AppError(503, 'billing_not_configured', `Billing is not configured on this deployment (${what})`);
+  new AppError('billing_not_configured', `Billing is not configured on this deployment (${what})`);
 
 const signatureInvalid = (reason: string, detail: string) =>
-  new AppError(400, 'stripe_signature_invalid', detail, { reason });
+  new AppError('stripe_signature_invalid', detail, { reason });
 
 /** Stripe's signature messages (stripe-node Webhooks.ts) → a stable `reason`. */
 function signatureReason(message: string): string {
@@ -159,17 +159,17 @@ export class BillingService implements UpgradeCheckout {
       );
     } catch (err) {
       if (err instanceof Stripe.errors.StripeIdempotencyError) {
-        throw new AppError(409, 'idempotency_key_reused', 'This Idempotency-Key was already used with different parameters');
+        throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used with different parameters');
       }
       if (err instanceof Stripe.errors.StripeError) {
         console.error(
           JSON.stringify({ level: 'error', msg: 'stripe checkout failed', tenant: req.organizationId, type: err.type, status: err.statusCode, request_id: err.requestId }),
         );
-        throw new AppError(502, 'billing_provider_error', 'The payment provider could not create a checkout session');
+        throw new AppError('billing_provider_error', 'The payment provider could not create a checkout session');
       }
       throw err;
     }
-    if (!session.url) throw new AppError(502, 'billing_provider_error', 'The payment provider returned no checkout URL');
+    if (!session.url) throw new AppError('billing_provider_error', 'The payment provider returned no checkout URL');
     return { checkout_url: session.url };
   }
 
@@ -219,10 +219,10 @@ export class BillingService implements UpgradeCheckout {
         throw signatureInvalid(signatureReason(err.message), 'The Stripe-Signature header does not verify this body');
       }
       // Signed by the right secret but not JSON.
-      throw new AppError(400, 'stripe_event_invalid', 'The signed body is not a Stripe event');
+      throw new AppError('stripe_event_invalid', 'The signed body is not a Stripe event');
     }
     const shaped = StripeEventShape.safeParse(parsed);
-    if (!shaped.success) throw new AppError(400, 'stripe_event_invalid', 'The signed body is not a Stripe event');
+    if (!shaped.success) throw new AppError('stripe_event_invalid', 'The signed body is not a Stripe event');
     const event = shaped.data;
 
     return this.db.tx(async (q): Promise<WebhookOutcome> => {

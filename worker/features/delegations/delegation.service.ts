@@ -1,7 +1,7 @@
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
-import { AppError, notFound } from '../../http/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import type { NodeOidc } from '../oidc/node-oidc.ts';
 import { nodeOidcKeys, type NodeOidcJwksOptions } from '../oidc/node-oidc-jwks.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -52,7 +52,7 @@ export interface DelegationSettings {
 }
 
 /** 401 `delegation_invalid` with a machine-readable `reason`. */
-const invalid = (reason: string, detail: string) => new AppError(401, 'delegation_invalid', detail, { reason });
+const invalid = (reason: string, detail: string) => new AppError('delegation_invalid', detail, { reason });
 
 /**
  * Delegation chains (migrations/0009_delegations.sql): tokens are signed by node-oidc (its
@@ -78,30 +78,30 @@ export class DelegationService {
   async create(organizationId: string, input: CreateDelegationInput, actor: string) {
     const delegatorId = input.delegator_id.toLowerCase();
     const delegateeId = input.delegatee_id.toLowerCase();
-    if (delegatorId === delegateeId) throw new AppError(400, 'self_delegation', 'An agent cannot delegate to itself');
+    if (delegatorId === delegateeId) throw new AppError('self_delegation', 'An agent cannot delegate to itself');
     const [delegator] = await this.db.query<{ status: string; capabilities: unknown }>(
       'SELECT status, capabilities FROM agents WHERE agent_id = $1 AND organization_id = $2',
       [delegatorId, organizationId],
     );
     if (!delegator) throw notFound('Delegator agent');
-    if (delegator.status !== 'active') throw new AppError(409, 'agent_not_active', `Delegator agent is ${delegator.status}`);
+    if (delegator.status !== 'active') throw new AppError('agent_not_active', `Delegator agent is ${delegator.status}`);
     const [delegatee] = await this.db.query<{ status: string; organization_id: string }>(
       'SELECT status, organization_id FROM agents WHERE agent_id = $1',
       [delegateeId],
     );
     // Another tenant's agent that is not active is indistinguishable from an unknown one.
     if (!delegatee || (delegatee.organization_id !== organizationId && delegatee.status !== 'active')) throw notFound('Delegatee agent');
-    if (delegatee.status !== 'active') throw new AppError(409, 'agent_not_active', `Delegatee agent is ${delegatee.status}`);
+    if (delegatee.status !== 'active') throw new AppError('agent_not_active', `Delegatee agent is ${delegatee.status}`);
 
     const held = Array.isArray(delegator.capabilities) ? delegator.capabilities.filter((c) => typeof c === 'string') : [];
     const scopes = [...new Set(input.scope.split(' ').filter(Boolean))];
     const notHeld = scopes.filter((s) => !SCOPE_TOKEN.test(s) || !held.includes(s));
     if (scopes.length === 0 || notHeld.length > 0) {
-      throw new AppError(400, 'invalid_scope', `scope must be a non-empty subset of the delegator's capabilities${notHeld.length ? `; not held: ${notHeld.join(' ')}` : ''}`);
+      throw new AppError('invalid_scope', `scope must be a non-empty subset of the delegator's capabilities${notHeld.length ? `; not held: ${notHeld.join(' ')}` : ''}`);
     }
     const scope = scopes.join(' ');
 
-    if (!this.link) throw new AppError(503, 'oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+    if (!this.link) throw new AppError('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
     const chainId = crypto.randomUUID();
     const signed = await this.link.internal<{ token: string; jti: string; expires_at: string }>('POST', '/internal/delegations/sign', {
       chain_id: chainId,
@@ -112,7 +112,7 @@ export class DelegationService {
       expires_in: input.expires_in,
     });
     if (signed.status !== 200 || !signed.body?.token) {
-      throw new AppError(503, 'oidc_unavailable', `The token service refused to sign the delegation (${signed.status})`);
+      throw new AppError('oidc_unavailable', `The token service refused to sign the delegation (${signed.status})`);
     }
     const expiresAt = toIso(signed.body.expires_at);
     await this.db.tx(async (q) => {

@@ -7,7 +7,7 @@ import { createDelegationRoute, revokeDelegationRoute, verifyDelegationRoute } f
 
 /** With A2A_ENABLED=false the delegation routes do not exist (404), before any body validation. */
 const a2aOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.var.deps.config.A2A_ENABLED) return problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`);
+  if (!c.var.deps.config.A2A_ENABLED) return problem('not_found', `No route for ${c.req.method} ${c.req.path}`);
   await next();
 };
 

@@ -2,7 +2,7 @@ import { calculateJwkThumbprint } from 'jose';
 import type { Cache } from '../../platform/cache.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
 import type { Db, Queryable } from '../../platform/db.ts';
-import { AppError, notFound } from '../../http/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import { agentDid, classifyDidWeb, didWebOrigin, instanceDid, parseDid, parseDidWeb } from './did-web.ts';
 import type { Agent } from '../agents/agent.service.ts';
 import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
@@ -187,7 +187,7 @@ export class DidService {
       [agentId, organizationId],
     );
     if (!row) throw notFound('Agent');
-    if (row.status !== 'active') throw new AppError(409, 'agent_not_active', `Agent is ${row.status}`);
+    if (row.status !== 'active') throw new AppError('agent_not_active', `Agent is ${row.status}`);
     const signature = await this.custody.of(row.custody).sign(row.private_key_ref, data);
     return { kid: row.kid, verificationMethod: `${this.agentDid(agentId)}#${row.kid}`, signature };
   }
@@ -279,6 +279,6 @@ export class DidService {
 }
 
 function cardOf(record: DidRecord): AgentCard {
-  if (!record.entry.card) throw new AppError(410, 'agent_decommissioned', 'The agent is decommissioned');
+  if (!record.entry.card) throw new AppError('agent_decommissioned', 'The agent is decommissioned');
   return record.entry.card;
 }

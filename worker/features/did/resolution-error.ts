@@ -1,4 +1,4 @@
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 
 /** DID Resolution error types (W3C DID Resolution; api.md), with their HTTP status and our stable code. */
 export const DID_ERRORS = {
@@ -17,7 +17,7 @@ export type DidErrorName = keyof typeof DID_ERRORS;
 export function didResolutionError(name: DidErrorName, detail: string): AppError {
   const { status, code, title } = DID_ERRORS[name];
   const type = `https://www.w3.org/ns/did#${name}`;
-  return new AppError(status, code, detail, {
+  return new AppError(code, detail, {
     type,
     title,
     didDocument: null,

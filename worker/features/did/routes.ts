@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import { didResolutionError } from './resolution-error.ts';
 import { agentCardRoute, agentDocumentRoute, instanceDocumentRoute, resolveRoute } from './contract.ts';
 import { negotiate } from './negotiate.ts';
@@ -49,7 +49,7 @@ export function didRoutes(app: OpenAPIHono<AppEnv>): void {
   app.get('/agents/:agent_id/card.json', async (c) => {
     const record = await c.var.services.did.agentRecord(c.req.param('agent_id'));
     const body = record.cardBody();
-    if (body === undefined) throw new AppError(410, 'agent_decommissioned', 'The agent is decommissioned');
+    if (body === undefined) throw new AppError('agent_decommissioned', 'The agent is decommissioned');
     return sendRepresentation(c, { status: 200, body, etag: record.etag('card'), contentType: 'application/json' });
   });
 

@@ -1,4 +1,4 @@
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 
 /** Why a federated token was refused; the `reason` member of a 401 `federation_verification_failed`. */
 export type VerificationReason =
@@ -20,7 +20,7 @@ export class FederationVerificationError extends AppError {
   readonly reason: VerificationReason;
 
   constructor(reason: VerificationReason, detail: string) {
-    super(401, 'federation_verification_failed', detail, { reason });
+    super('federation_verification_failed', detail, { reason });
     this.name = 'FederationVerificationError';
     this.reason = reason;
   }
@@ -30,4 +30,4 @@ export const verificationFailed = (reason: VerificationReason, detail: string) =
   new FederationVerificationError(reason, detail);
 
 /** 400 `federation_partner_invalid`: the partner's jwks_uri or the JWKS it serves is not acceptable. */
-export const partnerInvalid = (detail: string) => new AppError(400, 'federation_partner_invalid', detail);
+export const partnerInvalid = (detail: string) => new AppError('federation_partner_invalid', detail);

@@ -2,7 +2,7 @@ import type { Db } from '../../platform/db.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
-import { AppError, conflict, notFound, validationFailed } from '../../http/errors.ts';
+import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
 import { checkClaims } from './claims.ts';
 import { partnerInvalid, verificationFailed } from './errors.ts';
@@ -92,7 +92,7 @@ export class FederationService {
         ],
       )
       .catch((err: unknown) => {
-        throw err instanceof AppError && err.status === 409 ? conflict('A federation partner with this issuer already exists') : err;
+        throw err instanceof AppError && err.code === 'conflict' ? conflict('A federation partner with this issuer already exists') : err;
       });
     const partner = toPartner(row!);
     this.#memory.delete(partner.issuer);

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { NodeOidc } from './node-oidc.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
 
@@ -31,7 +31,7 @@ export async function nodeOidcKeys(link: NodeOidc | undefined, opts: NodeOidcJwk
   const hit = cache.get(opts.cacheKey);
   const age = hit ? nowMs - hit.fetchedAtMs : Infinity;
   if (hit && age >= 0 && age < (refresh ? opts.cooldownMs : opts.maxAgeMs)) return hit.keys;
-  if (!link) throw new AppError(503, 'oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+  if (!link) throw new AppError('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
   let jwks: JSONWebKeySet;
   try {
     const res = await link.forward('/oidc/jwks', { method: 'GET', headers: { accept: 'application/json' } });
@@ -40,7 +40,7 @@ export async function nodeOidcKeys(link: NodeOidc | undefined, opts: NodeOidcJwk
     if (!Array.isArray(jwks?.keys)) throw new Error('not a JWKS');
   } catch (err) {
     console.error(JSON.stringify({ level: 'error', msg: 'node-oidc JWKS fetch failed', error: String(err) }));
-    throw new AppError(503, 'oidc_unavailable', 'The token service keys are unavailable');
+    throw new AppError('oidc_unavailable', 'The token service keys are unavailable');
   }
   const keys = createLocalJWKSet(jwks);
   cache.set(opts.cacheKey, { keys, fetchedAtMs: nowMs });

@@ -1,6 +1,6 @@
 import { getRandom } from '@cloudflare/containers';
 import type { Config } from '../../platform/config.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { NodeOidcContainer } from '../../../durable-objects/node-oidc.container.ts';
 
 /** Sends one request to node-oidc; the URL's origin is ignored by the container transport. */
@@ -102,7 +102,7 @@ export class NodeOidc {
 }
 
 // The detail names the failing link, never a key, secret, path or token.
-const unavailable = (detail: string) => new AppError(503, 'key_custody_unavailable', `Key custody is unavailable: ${detail}`);
+const unavailable = (detail: string) => new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
 
 /**
  * Where new DID private keys and webhook signing secrets go: KEY_CUSTODY when set, otherwise `vault` when

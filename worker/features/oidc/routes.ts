@@ -76,7 +76,7 @@ function downstream(res: Response): Response {
 
 async function forward(c: Context<AppEnv>, body?: ArrayBuffer): Promise<Response> {
   const link = c.var.services.nodeOidc;
-  if (!link) return problem(503, 'oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+  if (!link) return problem('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
   // The allow-listed path itself (c.req.path matched it exactly), never the raw one the client spelled.
   const { search } = new URL(c.req.url);
   return link.forward(`${c.req.path}${search}`, { method: c.req.method, headers: upstreamHeaders(c), body });
@@ -92,15 +92,15 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.all('/oidc/*', async (c) => {
     const allowed = FORWARDED[c.req.path];
-    if (!allowed) return problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`);
-    if (!allowed.includes(c.req.method)) return problem(405, 'method_not_allowed', `${c.req.method} is not allowed here`);
+    if (!allowed) return problem('not_found', `No route for ${c.req.method} ${c.req.path}`);
+    if (!allowed.includes(c.req.method)) return problem('method_not_allowed', `${c.req.method} is not allowed here`);
 
     if (c.req.path !== '/oidc/token' || c.req.method !== 'POST') {
       try {
         return downstream(await forward(c));
       } catch (err) {
         logFailure('node-oidc unreachable', err);
-        return problem(503, 'oidc_unavailable', 'The token service is unavailable');
+        return problem('oidc_unavailable', 'The token service is unavailable');
       }
     }
 

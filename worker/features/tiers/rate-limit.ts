@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env.ts';
-import { AppError } from '../../http/errors.ts';
+import { problem } from '../../http/errors.ts';
 import type { LimitResult } from '../../../durable-objects/tenant-limiter.do.ts';
 
 /**
@@ -42,8 +42,7 @@ export function rateLimit(): MiddlewareHandler<AppEnv> {
       headers['RateLimit-Reset'] = String(resetSeconds);
     }
     if (!result.allowed) {
-      throw new AppError(
-        429,
+      return problem(
         'rate_limited',
         `Daily API call limit of ${result.limit} reached; it resets at ${result.reset_at}`,
         { limit: result.limit, reset_at: result.reset_at },

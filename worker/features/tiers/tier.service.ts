@@ -1,7 +1,7 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
-import { AppError, notFound, validationFailed } from '../../http/errors.ts';
+import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import { TIER_CONFIG, TIER_RANK, isTierName, type TierLimits, type TierName } from './tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
@@ -118,9 +118,7 @@ export class TierService {
     );
     const current = Number(row?.n ?? 0);
     if (current >= max) {
-      throw new AppError(
-        429,
-        'tier_limit_exceeded',
+      throw new AppError('tier_limit_exceeded',
         `The ${tier} tier allows ${max} agents; decommission an agent or upgrade the tier`,
         { tier, limit: max, current },
       );
@@ -177,7 +175,7 @@ export class TierService {
   ): Promise<{ checkout_url: string }> {
     await this.assertUpgradeAllowed(organizationId, targetTier);
     if (!this.checkout) {
-      throw new AppError(503, 'billing_not_configured', 'Billing is not configured on this deployment (STRIPE_SECRET_KEY is unset)');
+      throw new AppError('billing_not_configured', 'Billing is not configured on this deployment (STRIPE_SECRET_KEY is unset)');
     }
     return this.checkout.createUpgradeCheckout(organizationId, targetTier, options);
   }

@@ -1,5 +1,5 @@
 import type { Encryptor } from '../../platform/crypto.ts';
-import { AppError } from '../../http/errors.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { NodeOidc } from '../oidc/node-oidc.ts';
 
 /** Prefix of a sealed Vault reference inside the envelope; a local secret is `whsec_...` and never starts so. */
@@ -10,7 +10,7 @@ export interface WebhookSecretOpener {
   open(stored: string): Promise<string>;
 }
 
-const unavailable = (detail: string) => new AppError(503, 'key_custody_unavailable', `Webhook secret custody is unavailable: ${detail}`);
+const unavailable = (detail: string) => new AppError('key_custody_unavailable', `Webhook secret custody is unavailable: ${detail}`);
 
 /**
  * Custody of webhook signing secrets. What is kept in Postgres (`secret_ciphertext`,
@@ -54,7 +54,7 @@ export class WebhookSecretsService implements WebhookSecretOpener {
     const ref = parseVaultRef(plain);
     if (!ref) return plain;
     const { status, body } = await this.#link().internal<{ secret?: string }>('POST', '/internal/webhook-secrets/read', ref);
-    if (status === 404) throw new AppError(500, 'key_unavailable', 'The webhook secret is gone from Vault');
+    if (status === 404) throw new AppError('key_unavailable', 'The webhook secret is gone from Vault');
     if (status !== 200 || typeof body?.secret !== 'string') throw unavailable(`read answered ${status}`);
     return body.secret;
   }
@@ -86,7 +86,7 @@ export class WebhookSecretsService implements WebhookSecretOpener {
     try {
       return await this.encryptor.decrypt(stored);
     } catch {
-      throw new AppError(500, 'key_unavailable', 'The webhook secret cannot be opened');
+      throw new AppError('key_unavailable', 'The webhook secret cannot be opened');
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
-import { notFound, validationFailed } from '../../http/errors.ts';
+import { notFound, validationFailed } from '../../platform/errors.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
 import { generateWebhookSecret } from './standard-webhooks.ts';
 import { WEBHOOK_SECRET_OVERLAP_MS, isWebhookEventType, type WebhookEventType } from './webhook-events.ts';

@@ -1,5 +1,5 @@
 import type { Encryptor } from '../../../platform/crypto.ts';
-import { AppError } from '../../../http/errors.ts';
+import { AppError } from '../../../platform/errors.ts';
 import type { KeyCustody, KeyHint } from './key-custody.ts';
 
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -29,7 +29,7 @@ export class LocalKeyCustody implements KeyCustody {
       key = await crypto.subtle.importKey('jwk', jwk, ECDSA_P256, false, ['sign']);
     } catch {
       // Wrong key version, tampering or a corrupt row; say nothing about the ref itself.
-      throw new AppError(500, 'key_unavailable', 'The signing key cannot be opened');
+      throw new AppError('key_unavailable', 'The signing key cannot be opened');
     }
     // WebCrypto's ECDSA output is already IEEE P1363 (r‖s), which is what JWS ES256 uses.
     return new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, data));

@@ -1,11 +1,11 @@
 import type { Encryptor } from '../../../platform/crypto.ts';
 import { fromBase64Url, toBase64Url } from '../../../platform/encoding.ts';
-import { AppError } from '../../../http/errors.ts';
+import { AppError } from '../../../platform/errors.ts';
 import type { NodeOidc } from '../../oidc/node-oidc.ts';
 import type { KeyCustody, KeyHint } from './key-custody.ts';
 
-const keyUnavailable = () => new AppError(500, 'key_unavailable', 'The signing key cannot be opened');
-const custodyUnavailable = (detail: string) => new AppError(503, 'key_custody_unavailable', `Key custody is unavailable: ${detail}`);
+const keyUnavailable = () => new AppError('key_unavailable', 'The signing key cannot be opened');
+const custodyUnavailable = (detail: string) => new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
 
 /**
  * Keeps private keys in HashiCorp Vault (KV v2), through node-oidc's internal API — the only component
