@@ -7,8 +7,6 @@ import { ConfigError } from './platform/config.ts';
 import type { Clock } from './platform/clock.ts';
 import { requestLog } from './http/request-log.ts';
 import { deps } from './http/deps.ts';
-import { tenantAuth } from './http/auth.ts';
-import { rateLimit } from './features/tiers/rate-limit.ts';
 import { healthRoutes } from './features/health/routes.ts';
 import { adminRoutes } from './features/agents/admin-routes.ts';
 import { agentRoutes } from './features/agents/routes.ts';
@@ -25,9 +23,6 @@ import { billingRoutes } from './features/billing/routes.ts';
 import { delegationRoutes } from './features/delegations/routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Paths under /v1 that are not tenant-authenticated (they carry their own auth). */
-const NOT_TENANT = [/^\/v1\/admin(\/|$)/, /^\/v1\/federation\/partners(\/|$)/, /^\/v1\/billing\/stripe-webhook$/];
 
 export interface AppOptions {
   clock?: Clock;
@@ -57,15 +52,6 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use('*', deps({ clock: options.clock }));
   app.use('*', kickWebhooks());
-
-  const auth = tenantAuth();
-  const limit = rateLimit();
-  app.use('/v1/*', async function tenantGate(c, next) {
-    if (NOT_TENANT.some((re) => re.test(c.req.path))) return next();
-    await auth(c, async () => {
-      await limit(c, next);
-    });
-  });
 
   healthRoutes(app);
   adminRoutes(app);

@@ -29,12 +29,20 @@ export interface Deps {
   waitUntil(p: Promise<unknown>): void;
 }
 
+/** Every request: public, tenant and operator routes alike. */
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
     deps: Deps;
     services: Services;
-    tenant: Tenant;
+    /** Set by the tenant gate; typed as present only in `TenantEnv`. */
+    tenant?: Tenant;
   };
+}
+
+/** Routes behind the tenant gate (`tenantAudience`): the tenant is known. */
+export interface TenantEnv {
+  Bindings: Bindings;
+  Variables: AppEnv['Variables'] & { tenant: Tenant };
 }

@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, TenantEnv } from '../env.ts';
 import { unauthorized } from './errors.ts';
 import { sha256Hex, timingSafeEqual } from '../platform/crypto.ts';
 import { isTierName } from '../features/tiers/tiers.ts';
@@ -33,7 +33,7 @@ interface KeyRecord {
 const KEY_CACHE_MAX = 10_000;
 const keyCache = new Map<string, KeyRecord>();
 
-async function findKey(c: Context<AppEnv>, keyId: string): Promise<KeyRecord | undefined> {
+async function findKey(c: Context<TenantEnv>, keyId: string): Promise<KeyRecord | undefined> {
   const ttlMs = c.var.deps.config.API_KEY_CACHE_SECONDS * 1000;
   const now = Date.now();
   const hit = ttlMs > 0 ? keyCache.get(keyId) : undefined;
@@ -61,7 +61,7 @@ async function findKey(c: Context<AppEnv>, keyId: string): Promise<KeyRecord | u
  * Tenant routes: `Authorization: Bearer <api key>`. The key id selects the row; the SHA-256 of the whole
  * key is compared in constant time.
  */
-export function tenantAuth(): MiddlewareHandler<AppEnv> {
+export function tenantAuth(): MiddlewareHandler<TenantEnv> {
   return async function tenantAuthMiddleware(c, next) {
     const key = bearer(c.req.header('authorization'));
     const keyId = key ? apiKeyId(key) : undefined;

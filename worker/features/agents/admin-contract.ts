@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { adminSecurity, jsonBody, jsonResponse, pick } from '../../http/schemas.ts';
+import { jsonBody, jsonResponse, pick } from '../../http/schemas.ts';
+import { operatorAudience } from '../../http/audience.ts';
 import { TIER_NAMES } from '../tiers/tiers.ts';
 
 export const CreateOrganizationBody = z
@@ -24,7 +25,7 @@ export const createOrganizationRoute = createRoute({
   path: '/v1/admin/organizations',
   tags: ['admin'],
   summary: 'Create an organization (tenant) and its API key',
-  security: adminSecurity,
+  ...operatorAudience,
   request: jsonBody(CreateOrganizationBody),
   responses: {
     201: jsonResponse(CreatedOrganizationSchema, 'Created; the API key is shown once'),

@@ -1,10 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { adminAuth } from '../../http/auth.ts';
 import { createOrganizationRoute } from './admin-contract.ts';
 
 export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.use('/v1/admin/*', adminAuth());
   app.openapi(createOrganizationRoute, async (c) => {
     const { name, tier } = c.req.valid('json');
     const org = await c.var.services.organizations.create(name, tier ?? 'free');

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 const capability = z.string().trim().min(1).max(100);
 
@@ -74,7 +75,7 @@ export const CredentialSchema = z
   })
   .openapi('Credential');
 
-const base = { tags: ['agents'], security: tenantSecurity };
+const base = { tags: ['agents'], ...tenantAudience };
 
 export const createAgentRoute = createRoute({
   ...base,

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from '../../env.ts';
+import type { AppEnv, TenantEnv } from '../../env.ts';
 import { DEFAULT_CREDENTIAL_DAYS } from './credential.service.ts';
 import {
   createAgentRoute,
@@ -13,7 +13,7 @@ import {
 } from './contract.ts';
 
 /** The actor recorded in audit events for a tenant request. */
-export const tenantActor = (c: { var: AppEnv['Variables'] }) => `api_key:${c.var.tenant.apiKeyId}`;
+export const tenantActor = (c: { var: TenantEnv['Variables'] }) => `api_key:${c.var.tenant.apiKeyId}`;
 
 export function agentRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createAgentRoute, async (c) => {

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonResponse, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 /** Largest `days` accepted before clamping; anything above is a client bug and answers 400. */
 export const MAX_DAYS_INPUT = 365;
@@ -44,7 +45,7 @@ export const AgentUsageSchema = z
   })
   .openapi('AgentUsage');
 
-const base = { tags: ['analytics'], security: tenantSecurity };
+const base = { tags: ['analytics'], ...tenantAudience };
 
 export const tokenTrendRoute = createRoute({
   ...base,

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonResponse, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 const Status = z.enum(['pass', 'warn', 'fail']);
 
@@ -40,7 +41,7 @@ export const ComplianceAgentCardSchema = z
   })
   .openapi('ComplianceAgentCard');
 
-const base = { tags: ['compliance'], security: tenantSecurity };
+const base = { tags: ['compliance'], ...tenantAudience };
 
 export const complianceReportRoute = createRoute({
   ...base,

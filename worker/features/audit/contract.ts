@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { LimitQuery, jsonResponse, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { LimitQuery, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 export const AuditEventSchema = z
   .object({
@@ -38,7 +39,7 @@ export const ChainVerificationSchema = z
   })
   .openapi('ChainVerification');
 
-const base = { tags: ['audit'], security: tenantSecurity };
+const base = { tags: ['audit'], ...tenantAudience };
 
 export const listAuditEventsRoute = createRoute({
   ...base,

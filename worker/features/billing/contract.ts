@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { CheckoutSchema, IdempotencyHeaders } from '../tiers/contract.ts';
-import { ProblemSchema, jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { ProblemSchema, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 const redirectUrl = z
   .string()
@@ -47,7 +48,7 @@ const base = { tags: ['billing'] };
 
 export const checkoutRoute = createRoute({
   ...base,
-  security: tenantSecurity,
+  ...tenantAudience,
   method: 'post',
   path: '/v1/billing/checkout',
   summary: 'Open a Stripe Checkout Session for a subscription',
@@ -57,7 +58,7 @@ export const checkoutRoute = createRoute({
 
 export const subscriptionRoute = createRoute({
   ...base,
-  security: tenantSecurity,
+  ...tenantAudience,
   method: 'get',
   path: '/v1/billing/subscription',
   summary: "The tenant's subscription state",

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 const tags = ['Delegations'];
 const disabled = ' Answers 404 when `A2A_ENABLED=false`.';
@@ -44,7 +45,7 @@ export const createDelegationRoute = createRoute({
   method: 'post',
   path: '/v1/delegations',
   tags,
-  security: tenantSecurity,
+  ...tenantAudience,
   summary: 'Delegate part of an agent’s capabilities to another agent',
   description: `Signs a delegation token with node-oidc’s keys and records the chain. Emits \`delegation.created\`.${disabled}`,
   request: jsonBody(CreateDelegationBody),
@@ -59,7 +60,7 @@ export const verifyDelegationRoute = createRoute({
   method: 'post',
   path: '/v1/delegations/verify',
   tags,
-  security: tenantSecurity,
+  ...tenantAudience,
   summary: 'Verify a delegation token for its delegatee',
   description:
     'Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from ' +
@@ -77,7 +78,7 @@ export const revokeDelegationRoute = createRoute({
   method: 'post',
   path: '/v1/delegations/{chain_id}/revoke',
   tags,
-  security: tenantSecurity,
+  ...tenantAudience,
   summary: 'Revoke a delegation and every delegation derived from it',
   description: `Only the delegator’s tenant (another tenant gets 404). Idempotent. Emits \`delegation.revoked\`.${disabled}`,
   request: { params: z.object({ chain_id: Uuid }) },

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, adminSecurity, jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience, operatorAudience } from '../../http/audience.ts';
 
 const name = z.string().trim().min(1).max(200);
 // Matched byte for byte against `iss`, so no trimming: surrounding whitespace is refused instead.
@@ -72,7 +73,7 @@ export const VerifiedSchema = z
   })
   .openapi('FederationVerifyResult');
 
-const admin = { tags: ['federation'], security: adminSecurity };
+const admin = { tags: ['federation'], ...operatorAudience };
 
 export const createPartnerRoute = createRoute({
   ...admin,
@@ -120,7 +121,7 @@ export const deletePartnerRoute = createRoute({
 
 export const verifyRoute = createRoute({
   tags: ['federation'],
-  security: tenantSecurity,
+  ...tenantAudience,
   method: 'post',
   path: '/v1/federation/verify',
   summary: "Verify a token issued by a federation partner for this tenant's organization",

@@ -1,6 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { adminAuth } from '../../http/auth.ts';
 import {
   createPartnerRoute,
   deletePartnerRoute,
@@ -12,11 +11,6 @@ import {
 
 /** Partner management (operator, ADMIN_TOKEN) and token verification (tenant). */
 export function federationRoutes(app: OpenAPIHono<AppEnv>): void {
-  // The tenant gate in app.ts skips /v1/federation/partners: the operator token protects it here.
-  const operator = adminAuth();
-  app.use('/v1/federation/partners', operator);
-  app.use('/v1/federation/partners/*', operator);
-
   app.openapi(createPartnerRoute, async (c) => {
     return c.json(await c.var.services.federation.registerPartner(c.req.valid('json')), 201);
   });

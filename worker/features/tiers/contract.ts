@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { TIER_NAMES } from './tiers.ts';
-import { jsonBody, jsonResponse, pick, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 
 const limit = z.number().int().nullable().openapi({ description: 'null: unlimited' });
 
@@ -30,7 +31,7 @@ export const IdempotencyHeaders = z.object({
     .openapi({ description: 'Retrying with the same key returns the same checkout session' }),
 });
 
-const base = { tags: ['tier'], security: tenantSecurity };
+const base = { tags: ['tier'], ...tenantAudience };
 
 export const getTierRoute = createRoute({
   ...base,

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../../env.ts';
+import type { TenantEnv } from '../../env.ts';
 import { problem } from '../../http/errors.ts';
 import type { LimitResult } from '../../../durable-objects/tenant-limiter.do.ts';
 
@@ -14,7 +14,7 @@ import type { LimitResult } from '../../../durable-objects/tenant-limiter.do.ts'
  * of the API. `RATE_LIMIT_BYPASS=true` skips counting altogether; it exists for the limiter benchmark
  * (bench/limiter.bench.ts) and must never be set in production.
  */
-export function rateLimit(): MiddlewareHandler<AppEnv> {
+export function rateLimit(): MiddlewareHandler<TenantEnv> {
   return async function rateLimitMiddleware(c, next) {
     const { config, clock } = c.var.deps;
     if (config.RATE_LIMIT_BYPASS) return next();

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, jsonBody, jsonResponse, tenantProblems, tenantSecurity } from '../../http/schemas.ts';
+import { Uuid, jsonBody, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { tenantAudience } from '../../http/audience.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 
 const EventType = z.string().openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
@@ -69,7 +70,7 @@ const Page = z.object({
   offset: z.coerce.number().int().min(0).max(100_000).default(0).optional(),
 });
 
-const base = { tags: ['webhooks'], security: tenantSecurity };
+const base = { tags: ['webhooks'], ...tenantAudience };
 
 export const createWebhookRoute = createRoute({
   ...base,
