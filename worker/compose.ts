@@ -1,4 +1,4 @@
-import type { Deps } from './env.ts';
+import type { Bindings, Deps } from './env.ts';
 import { AuditService } from './features/audit/audit.service.ts';
 import { OrganizationService } from './features/agents/organization.service.ts';
 import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
@@ -21,6 +21,49 @@ import { FederationService } from './features/federation/federation.service.ts';
 import { BillingService, billingSettings } from './features/billing/billing.service.ts';
 import { createStripeClient } from './features/billing/stripe.ts';
 import { DelegationService } from './features/delegations/delegation.service.ts';
+import { WebhookDeliveryService } from './features/webhooks/webhook-delivery.service.ts';
+import { loadConfig } from './platform/config.ts';
+import { Db } from './platform/db.ts';
+import { Cache } from './platform/cache.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
+
+export interface DepsOptions {
+  /** Replaces the system clock (tests). */
+  clock?: Clock;
+  /** Keeps work alive after the caller returns (a request's or a Durable Object's ctx.waitUntil). */
+  waitUntil: (p: Promise<unknown>) => void;
+}
+
+/**
+ * The dependencies of one unit of work (a request, an alarm, a cron run), from the bindings: configuration
+ * (parsed once per env object), the Postgres access (opened on the first query), the cache and the clock.
+ */
+export function createDeps(bindings: Env, { clock = systemClock, waitUntil }: DepsOptions): Deps {
+  // Secrets and optional variables are not in wrangler.toml, so they are not in `Env`; config validates them.
+  const env = bindings as Bindings;
+  const config = loadConfig(env);
+  return {
+    config,
+    db: new Db(config.DATABASE_URL, config.NEON_WS_PROXY),
+    cache: new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, config.CACHE_KEY_PREFIX),
+    clock,
+    env,
+    waitUntil,
+  };
+}
+
+/**
+ * Runs `fn` with freshly wired services outside a request (Durable Object alarms, the cron sweep) and closes
+ * the database afterwards. Requests get theirs from the `deps` middleware.
+ */
+export async function withServices<T>(env: Env, options: DepsOptions, fn: (s: Services) => Promise<T>): Promise<T> {
+  const d = createDeps(env, options);
+  try {
+    return await fn(createServices(d));
+  } finally {
+    options.waitUntil(d.db.close());
+  }
+}
 
 /**
  * The request's services, wired from its Deps. Built lazily: a route pays only for what it uses.
@@ -33,6 +76,10 @@ export function createServices(d: Deps) {
     return memo.get(name) as T;
   };
   const s = {
+    /** The unit of work's Postgres access (for the few callers that query directly, like the cron sweep). */
+    get db() {
+      return d.db;
+    },
     get audit() {
       return once('audit', () => new AuditService(d.clock));
     },
@@ -81,6 +128,18 @@ export function createServices(d: Deps) {
     /** Domain events → webhook deliveries, recorded in the caller's transaction (tier, billing, delegations use it too). */
     get events() {
       return once('events', () => new EventService(d.env.WEBHOOK_DISPATCHER, d.clock, d.config.WEBHOOK_RETRY_SCHEDULE[0]!));
+    },
+    /** Sends due deliveries of one subscription (the WebhookDispatcher Durable Object's work). */
+    get webhookDelivery() {
+      return once(
+        'webhookDelivery',
+        () =>
+          new WebhookDeliveryService(d.db, s.webhookSecrets, s.audit, {
+            schedule: d.config.WEBHOOK_RETRY_SCHEDULE,
+            timeoutMs: d.config.WEBHOOK_TIMEOUT_MS,
+            allowPrivateUrls: d.config.ALLOW_PRIVATE_URLS,
+          }),
+      );
     },
     get webhooks() {
       return once(

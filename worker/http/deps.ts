@@ -1,10 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv, Deps } from '../env.ts';
-import { loadConfig } from '../platform/config.ts';
-import { Db } from '../platform/db.ts';
-import { Cache } from '../platform/cache.ts';
-import { systemClock, type Clock } from '../platform/clock.ts';
-import { createServices } from '../compose.ts';
+import type { AppEnv } from '../env.ts';
+import type { Clock } from '../platform/clock.ts';
+import { createDeps, createServices } from '../compose.ts';
 
 export interface DepsOptions {
   /** Replaces the system clock (tests). */
@@ -12,9 +9,8 @@ export interface DepsOptions {
 }
 
 /** Builds the request's dependencies from `c.env` and closes the database pool after the response. */
-export function deps({ clock = systemClock }: DepsOptions = {}): MiddlewareHandler<AppEnv> {
+export function deps({ clock }: DepsOptions = {}): MiddlewareHandler<AppEnv> {
   return async function depsMiddleware(c, next) {
-    const config = loadConfig(c.env);
     const waitUntil = (p: Promise<unknown>) => {
       try {
         c.executionCtx.waitUntil(p);
@@ -23,14 +19,7 @@ export function deps({ clock = systemClock }: DepsOptions = {}): MiddlewareHandl
         p.catch(() => undefined);
       }
     };
-    const d: Deps = {
-      config,
-      db: new Db(config.DATABASE_URL, config.NEON_WS_PROXY),
-      cache: new Cache(config.UPSTASH_REDIS_REST_URL, config.UPSTASH_REDIS_REST_TOKEN, config.CACHE_KEY_PREFIX),
-      clock,
-      env: c.env,
-      waitUntil,
-    };
+    const d = createDeps(c.env, { clock, waitUntil });
     c.set('deps', d);
     c.set('services', createServices(d));
     try {
