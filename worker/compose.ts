@@ -9,6 +9,7 @@ import { WebhookService } from './features/webhooks/webhook.service.ts';
 import { Encryptor, parseEncryptionKeys } from './platform/crypto.ts';
 import { TierService } from './features/tiers/tier.service.ts';
 import { AnalyticsService } from './features/analytics/analytics.service.ts';
+import { MetricsService } from './features/metrics/metrics.service.ts';
 import { AuditVerificationService } from './features/audit/audit-verification.service.ts';
 import { ComplianceService } from './features/audit/compliance.service.ts';
 import { DidService } from './features/did/did.service.ts';
@@ -87,7 +88,15 @@ export function createServices(d: Deps) {
       return once('organizations', () => new OrganizationService(d.db, s.audit));
     },
     get limiter() {
-      return once('limiter', () => new UsageLimiterService(d.env.TENANT_LIMITER, d.clock));
+      return once(
+        'limiter',
+        () =>
+          new UsageLimiterService(d.env.TENANT_LIMITER, d.clock, {
+            rttMs: d.config.LIMITER_SIMULATED_RTT_MS,
+            flushMs: d.config.USAGE_FLUSH_MS,
+            waitUntil: d.waitUntil,
+          }),
+      );
     },
     get tier(): TierService {
       // The checkout (last argument) is the billing service's, passed when STRIPE_SECRET_KEY is set.
@@ -120,10 +129,14 @@ export function createServices(d: Deps) {
       return once('nodeOidc', () => NodeOidc.fromEnv(d.config, d.env));
     },
     get oidcTokens() {
-      return once('oidcTokens', () => new OidcTokenService(d.db, s.limiter, s.analytics, d.clock, d.waitUntil));
+      return once('oidcTokens', () => new OidcTokenService(d.db, s.limiter, s.analytics, d.clock));
+    },
+    /** Operator metrics: this isolate's counters and webhook deliveries from Postgres. */
+    get metrics() {
+      return once('metrics', () => new MetricsService(d.db));
     },
     get analytics() {
-      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil));
+      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil, { flushMs: d.config.USAGE_FLUSH_MS }));
     },
     /** Domain events → webhook deliveries, recorded in the caller's transaction (tier, billing, delegations use it too). */
     get events() {
