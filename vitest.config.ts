@@ -1,10 +1,16 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { planTestEnv } from './test/support/test-env.ts';
+import { quotaIsolateWorkers } from './test/support/isolates/quota-isolates.ts';
+
+const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync('./wrangler.toml', 'utf8'))?.[1];
 
 export default defineConfig(async () => {
   const plan = await planTestEnv();
   process.env.AIDP_TEST_PLAN = JSON.stringify(plan);
+  // Separate isolates sharing one TenantLimiter namespace, for the lease tests.
+  const isolates = quotaIsolateWorkers(COMPATIBILITY_DATE ?? '2026-10-01');
   return {
     test: {
       silent: 'passed-only' as const,
@@ -15,7 +21,7 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },
-              miniflare: { bindings: plan.bindings },
+              miniflare: { bindings: plan.bindings, serviceBindings: isolates.serviceBindings, workers: isolates.workers },
             }),
           ],
           test: {
