@@ -17,7 +17,7 @@ type Kind = 'calls' | 'tokens';
 // its unreported usage (an unlimited batch), and its leases are counted in full by the object when they expire.
 const leases = new Map<string, QuotaLease>();
 const counters = new Map<string, LocalCounter>();
-let nextSweepAt = 0;
+let lastSweepAt: number | null = null;
 
 const keyOf = (organizationId: string, kind: Kind) => `${organizationId}:${kind}`;
 
@@ -116,8 +116,9 @@ export class UsageLimiterService {
   async settle({ force = false }: { force?: boolean } = {}): Promise<boolean> {
     const nowMs = this.clock.now().getTime();
     const { flushMs } = this.#opts;
-    if (!force && flushMs > 0 && nowMs < nextSweepAt) return leases.size + counters.size > 0;
-    nextSweepAt = nowMs + flushMs / 2;
+    // Gated on the distance to the last sweep (either way: tests move clocks backwards too).
+    if (!force && flushMs > 0 && lastSweepAt !== null && Math.abs(nowMs - lastSweepAt) < flushMs / 2) return usageHeld();
+    lastSweepAt = nowMs;
     const idleMs = force ? 0 : flushMs;
     const work: Promise<unknown>[] = [];
     for (const [key, counter] of counters) {
@@ -139,7 +140,9 @@ export class UsageLimiterService {
       }
     }
     await Promise.all(work);
-    return leases.size + counters.size > 0;
+    for (const [key, lease] of leases) if (lease.idle) leases.delete(key);
+    for (const [key, counter] of counters) if (counter.idle) counters.delete(key);
+    return usageHeld();
   }
 
   async #count(organizationId: string, kind: Kind, limit: number | null): Promise<QuotaDecision> {
