@@ -81,7 +81,8 @@ describe('per-tenant daily call limit', () => {
 
   it('counts unlimited tiers without RateLimit headers', async () => {
     const org = await createOrg('enterprise');
-    const res = await call('GET', '/v1/agents', { token: org.api_key });
+    // The in-process app waits for the request's after-response work (the usage batch is written there).
+    const res = await clockedApp(new MovableClock(new Date().toISOString()))('GET', '/v1/agents', { token: org.api_key });
     expect(res.status).toBe(200);
     expect(res.headers.get('RateLimit-Limit')).toBeNull();
     expect((await ns.getByName(org.organization_id).usage(Date.now())).calls).toBe(1);
