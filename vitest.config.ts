@@ -21,10 +21,19 @@ export default defineConfig(async () => {
           test: {
             name: 'workerd',
             include: ['test/**/*.test.ts'],
-            exclude: [...configDefaults.exclude, 'test/browser/**'],
+            exclude: [...configDefaults.exclude, 'test/browser/**', 'test/harness/**'],
             globalSetup: ['./test/support/global-setup.ts'],
             testTimeout: 30_000,
             hookTimeout: 60_000,
+            silent: 'passed-only' as const,
+          },
+        },
+        {
+          // The test harness itself (summary line, browser lookup, test clock), in plain Node.
+          test: {
+            name: 'harness',
+            include: ['test/harness/**/*.test.ts'],
+            environment: 'node',
             silent: 'passed-only' as const,
           },
         },
