@@ -1,9 +1,9 @@
 // The console against the real Worker (deploy bundle + assets in workerd) in Debian's Chromium: sign in,
 // seeded agents, trend and heatmap, range switch, create and decommission, compliance, webhooks, and a
 // screenshot of every view at 360 px and 1280 px (test/screenshots/, git-ignored).
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, type Browser } from './support/browser.ts';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
 import { apiCall, createAgent, createTenant, origin, seedAnalytics, tamperAuditEvent, waitUntil, type CreatedAgent, type Tenant } from './support/api.ts';
 import { alerts, goTo, pageOverflows, sessionEntries, signIn } from './support/console-page.ts';
 
@@ -29,34 +29,34 @@ async function shoot(name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-  tenant = await createTenant('views');
-  // A subscription first, so creating the agents produces deliveries for the webhooks view.
-  const hook = await apiCall('POST', '/v1/webhooks', tenant.api_key, {
-    name: 'Ops alerts',
-    url: `${inject('webhookReceiverUrl')}/hooks/console-views`,
-    events: ['agent.created', 'agent.decommissioned'],
+describeInBrowser('tenant console', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    tenant = await createTenant('views');
+    // A subscription first, so creating the agents produces deliveries for the webhooks view.
+    const hook = await apiCall('POST', '/v1/webhooks', tenant.api_key, {
+      name: 'Ops alerts',
+      url: `${inject('webhookReceiverUrl')}/hooks/console-views`,
+      events: ['agent.created', 'agent.decommissioned'],
+    });
+    expect(hook.status).toBe(201);
+    seeded = [await createAgent(tenant, 'Calendar helper'), await createAgent(tenant, 'Inbox triage')];
+    await seedAnalytics(tenant, seeded.map((a) => a.agent_id));
+    // Wait (bounded) until both deliveries reached the receiver, so the view shows settled rows.
+    await waitUntil('two delivered webhooks', async () => {
+      const d = await apiCall<{ data: Array<{ status: string }> }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, tenant.api_key);
+      return d.body.data.filter((x) => x.status === 'delivered').length === 2;
+    });
+    page = await browser.newPage(1280);
+    page.setDefaultTimeout(20_000);
+    page.on('request', (r) => requested.push(r.url()));
+    page.on('console', (m) => logged.push(m.text()));
   });
-  expect(hook.status).toBe(201);
-  seeded = [await createAgent(tenant, 'Calendar helper'), await createAgent(tenant, 'Inbox triage')];
-  await seedAnalytics(tenant, seeded.map((a) => a.agent_id));
-  // Wait (bounded) until both deliveries reached the receiver, so the view shows settled rows.
-  await waitUntil('two delivered webhooks', async () => {
-    const d = await apiCall<{ data: Array<{ status: string }> }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, tenant.api_key);
-    return d.body.data.filter((x) => x.status === 'delivered').length === 2;
+
+  afterAll(async () => {
+    await browser?.close();
   });
-  page = await browser.newPage(1280);
-  page.setDefaultTimeout(20_000);
-  page.on('request', (r) => requested.push(r.url()));
-  page.on('console', (m) => logged.push(m.text()));
-});
 
-afterAll(async () => {
-  await browser?.close();
-});
-
-describe('tenant console', () => {
   it('signs in with the API key, keeps it in sessionStorage only, and lists the seeded agents with their DIDs', async () => {
     await page.goto(`${origin()}/console`);
     await page.getByLabel('API key').waitFor();

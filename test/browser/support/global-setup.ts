@@ -9,12 +9,15 @@ import type { TestProject } from 'vitest/node';
 import { startBenchWorker, type BenchWorker } from '../../../bench/harness.ts';
 import { createThrowawayDatabase, dropDatabase, pingPostgres, throwawayDatabaseName, withDatabase } from '../../../scripts/stack/postgres.ts';
 import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
+import { findChromium, INSTALL_HINT } from './find-chromium.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** The Chromium binary the tests launch; empty when none was found (the tests are then skipped). */
+    chromiumPath: string;
     /** Origin of the Worker serving the console (workerd, deploy bundle + assets). */
     consoleOrigin: string;
     consoleAdminToken: string;
@@ -60,7 +63,24 @@ function startControl(w: BenchWorker, token: string): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * No Chromium: the browser tests are skipped with one line saying how to get it, and nothing is started,
+ * unless REQUIRE_BROWSER=1 (CI), where a missing browser fails the run.
+ */
+function lookForChromium(project: TestProject): boolean {
+  const found = findChromium();
+  project.provide('chromiumPath', found.path ?? '');
+  if (found.path) return true;
+  const why = `no Chromium found; ${INSTALL_HINT}`;
+  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 and ${why} (looked at ${found.looked.join(', ')})`);
+  console.log(`browser tests skipped: ${why} (looked at ${found.looked.join(', ')})`);
+  // The summary reporter repeats it on the run's last line.
+  process.env.AIDP_SKIPPED_NOTE = `browser tests skipped: ${why}`;
+  return false;
+}
+
 export default async function setup(project: TestProject) {
+  if (!lookForChromium(project)) return;
   if (!existsSync(`${ROOT}console/dist/console.html`)) {
     throw new Error('console/dist is missing: run `npm run build:console` (npm test does it in pretest)');
   }
