@@ -5,6 +5,7 @@ import { planTestEnv } from './test/support/test-env.ts';
 export default defineConfig(async () => {
   const plan = await planTestEnv();
   process.env.AIDP_TEST_PLAN = JSON.stringify(plan);
+  if (plan.testNow) console.log(`test clock: TEST_NOW=${plan.testNow} (every clock of this run starts there)`);
   return {
     test: {
       silent: 'passed-only' as const,
@@ -15,6 +16,8 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },
+              // With TEST_NOW, `exports.default` is the Worker with the suite's clock (test-clock.ts).
+              ...(plan.testNow ? { main: './test/support/pinned-worker.ts' } : {}),
               miniflare: { bindings: plan.bindings },
             }),
           ],

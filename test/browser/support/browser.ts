@@ -44,6 +44,9 @@ export async function launchBrowser(): Promise<Browser> {
     rmSync(profile, { recursive: true, force: true });
     throw err;
   }
+  // The suite's clock (TEST_NOW): the console's own Date reads the same awkward instant as the Worker.
+  const offsetMs = inject('testClockOffsetMs');
+  if (offsetMs !== 0) await context.clock.install({ time: Date.now() + offsetMs });
   const problems: string[] = [];
   // The persistent context opens with one blank tab; close it so every test works in tabs it made.
   for (const p of context.pages()) await p.close();
