@@ -13,10 +13,10 @@ const AWKWARD_INSTANTS = ['2026-06-17T03:30:00Z', '2026-02-28T23:59:30Z', '2026-
  * and the browser's starting at the instant.
  */
 const TIME_SENSITIVE = [
-  'test/worker/analytics.test.ts',
-  'test/worker/tier.test.ts',
-  'test/worker/rate-limit.test.ts',
-  'test/worker/compliance.test.ts',
+  'test/worker/analytics/analytics.test.ts',
+  'test/worker/tiers/tier.test.ts',
+  'test/worker/tiers/rate-limit.test.ts',
+  'test/worker/audit/compliance.test.ts',
   'test/browser/',
 ];
 

@@ -2,7 +2,7 @@
 // of the run starts at that instant and runs on from there: the Worker's (test/support/pinned-worker.ts),
 // the tests' own reckoning of "today" and "this hour", and the browser's. One offset from the real time,
 // fixed when the run starts and handed to each process, keeps them in agreement. Runs in Node and workerd.
-import type { Clock } from '../../worker/lib/clock.ts';
+import type { Clock } from '../../worker/platform/clock.ts';
 
 /** Environment variable and Worker binding that carry the offset (ms, suite clock − real time). */
 export const CLOCK_OFFSET_VAR = 'TEST_CLOCK_OFFSET_MS';
