@@ -25,7 +25,11 @@ const instants = process.argv.slice(2).length ? process.argv.slice(2) : AWKWARD_
 const failed: string[] = [];
 for (const at of instants) {
   console.log(`\n=== TEST_NOW=${at}: ${TIME_SENSITIVE.join(' ')}`);
-  const run = spawnSync('npx', ['vitest', 'run', ...TIME_SENSITIVE], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, TEST_NOW: at } });
+  const run = spawnSync('npx', ['vitest', 'run', ...TIME_SENSITIVE], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, TEST_NOW: at },
+  });
   if (run.status !== 0) failed.push(at);
 }
 console.log(

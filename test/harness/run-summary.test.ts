@@ -1,9 +1,9 @@
 // The closing summary line counts every way a run fails: failed tests, errors outside tests (a failing
 // beforeAll/afterAll, a file that cannot be imported, unhandled errors) and runs vitest ended early.
 import { describe, expect, it } from 'vitest';
-import { startVitest } from 'vitest/node';
 import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
-import { countRun, summaryLine, type ReportedModule } from '../support/run-summary.ts';
+import { startVitest } from 'vitest/node';
+import { countRun, type ReportedModule, summaryLine } from '../support/run-summary.ts';
 
 const FIXTURES = new URL('./fixtures/failing-run/', import.meta.url).pathname;
 
@@ -16,13 +16,21 @@ const module = (states: string[], errors: unknown[] = [], suiteErrors: unknown[]
 
 describe('countRun', () => {
   it('counts a file whose beforeAll threw as a failure, though its tests are reported skipped', () => {
-    const counts = countRun([module(['passed', 'passed']), module(['skipped', 'skipped'], [new Error('beforeAll')])], [], 'failed');
+    const counts = countRun(
+      [module(['passed', 'passed']), module(['skipped', 'skipped'], [new Error('beforeAll')])],
+      [],
+      'failed',
+    );
     expect(counts).toEqual({ passed: 2, failed: 1, skipped: 2, outsideTests: 1 });
     expect(summaryLine(counts)).toBe('vitest: 2 passed, 1 failed (1 outside tests), 2 skipped');
   });
 
   it('adds failed tests, suite errors and unhandled errors', () => {
-    const counts = countRun([module(['failed', 'passed'], [], [new Error('afterAll')])], [{ message: 'late rejection' }], 'failed');
+    const counts = countRun(
+      [module(['failed', 'passed'], [], [new Error('afterAll')])],
+      [{ message: 'late rejection' }],
+      'failed',
+    );
     expect(counts).toEqual({ passed: 1, failed: 3, skipped: 0, outsideTests: 2 });
   });
 
@@ -37,7 +45,9 @@ describe('countRun', () => {
 
 describe('countRun on a real vitest run', () => {
   it('counts what vitest reports for hooks that throw, a file that throws on import and a failed test', async () => {
-    let ended: { modules: ReadonlyArray<TestModule>; errors: ReadonlyArray<SerializedError>; reason: TestRunEndReason } | undefined;
+    let ended:
+      | { modules: ReadonlyArray<TestModule>; errors: ReadonlyArray<SerializedError>; reason: TestRunEndReason }
+      | undefined;
     const capture: Reporter = {
       onTestRunEnd(modules, errors, reason) {
         ended = { modules, errors, reason };

@@ -27,7 +27,11 @@ export interface RunCounts {
  * error after the tests (unhandled rejection, failing global teardown) belongs to no file: both count as
  * failures here. A run vitest calls failed for any other reason still counts one.
  */
-export function countRun(modules: ReadonlyArray<ReportedModule>, unhandledErrors: ReadonlyArray<unknown>, reason: string): RunCounts {
+export function countRun(
+  modules: ReadonlyArray<ReportedModule>,
+  unhandledErrors: ReadonlyArray<unknown>,
+  reason: string,
+): RunCounts {
   let passed = 0;
   let failedTests = 0;
   let skipped = 0;

@@ -4,7 +4,11 @@ import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vi
 import { countRun, summaryLine } from './run-summary.ts';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>, reason: TestRunEndReason): void {
+  onTestRunEnd(
+    modules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+    reason: TestRunEndReason,
+  ): void {
     const note = process.env.AIDP_SKIPPED_NOTE || undefined;
     console.log(`\n${summaryLine(countRun(modules, unhandledErrors, reason), note)}`);
   }

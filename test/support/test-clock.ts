@@ -26,7 +26,8 @@ export function offsetFor(testNow: string | undefined, realNowMs = Date.now()): 
 export function parseOffset(raw: unknown): number {
   if (raw === undefined || raw === '') return 0;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new TypeError(`${CLOCK_OFFSET_VAR} must be an integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n))
+    throw new TypeError(`${CLOCK_OFFSET_VAR} must be an integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 

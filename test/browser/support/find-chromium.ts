@@ -53,13 +53,22 @@ function playwrightCache(root: string): string[] {
  * browser), else /usr/bin/chromium, chromium, chromium-browser, google-chrome(-stable) on PATH, else
  * playwright's cache.
  */
-export function findChromium({ env = process.env, fixedPaths = ['/usr/bin/chromium'] }: LookupOptions = {}): ChromiumLookup {
+export function findChromium({
+  env = process.env,
+  fixedPaths = ['/usr/bin/chromium'],
+}: LookupOptions = {}): ChromiumLookup {
   if (env.CHROMIUM_PATH) {
-    return executable(env.CHROMIUM_PATH) ? { path: env.CHROMIUM_PATH, looked: [] } : { looked: [`CHROMIUM_PATH=${env.CHROMIUM_PATH}`] };
+    return executable(env.CHROMIUM_PATH)
+      ? { path: env.CHROMIUM_PATH, looked: [] }
+      : { looked: [`CHROMIUM_PATH=${env.CHROMIUM_PATH}`] };
   }
   const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
   const root = playwrightRoot(env);
-  const candidates = [...fixedPaths, ...ON_PATH.flatMap((name) => dirs.map((d) => join(d, name))), ...playwrightCache(root)];
+  const candidates = [
+    ...fixedPaths,
+    ...ON_PATH.flatMap((name) => dirs.map((d) => join(d, name))),
+    ...playwrightCache(root),
+  ];
   const path = candidates.find(executable);
   const looked = [...fixedPaths, `${ON_PATH.join('/')} on PATH`, join(root, 'chromium-*')];
   return path ? { path, looked } : { looked };
