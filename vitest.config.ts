@@ -37,6 +37,8 @@ export default defineConfig(async () => {
             name: 'harness',
             include: ['test/harness/**/*.test.ts'],
             environment: 'node',
+            // run-summary.test.ts starts a small vitest run of its own.
+            testTimeout: 30_000,
             silent: 'passed-only' as const,
           },
         },

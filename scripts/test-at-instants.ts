@@ -17,6 +17,7 @@ const TIME_SENSITIVE = [
   'test/worker/tiers/tier.test.ts',
   'test/worker/tiers/rate-limit.test.ts',
   'test/worker/audit/compliance.test.ts',
+  'test/worker/harness/suite-clock.test.ts',
   'test/browser/',
 ];
 

@@ -37,6 +37,9 @@ function utcHoursBetween(from: Date, to: Date): Set<number> {
   return hours;
 }
 
+/** The UTC date after `d`'s. */
+const utcTomorrow = (d: Date) => new Date(d.getTime() + 86_400_000).toISOString().slice(0, 10);
+
 /** Screenshots at desktop and phone width; at 360 px the page must not scroll sideways. */
 async function shoot(name: string): Promise<void> {
   await screenshot(page, `console-${name}-1280`);
@@ -108,6 +111,7 @@ describeInBrowser('tenant console', () => {
   });
 
   it('shows the token trend and the activity heatmap, and switches the trend between 7, 30 and 90 days', async () => {
+    const viewedAt = suiteNow();
     await goTo(page, 'Usage');
     const trend = page.locator('[data-days]').filter({ has: page.locator('.chart') });
     await expect.poll(() => trend.getAttribute('data-days')).toBe('30');
@@ -146,7 +150,12 @@ describeInBrowser('tenant console', () => {
     expect((await usage.locator('tbody th').allInnerTexts()).sort()).toEqual(seeded.map((a) => a.owner).sort());
     expect(await page.locator('.tier-name').innerText()).toContain('Free');
     expect(await page.getByRole('progressbar', { name: 'Agents' }).getAttribute('aria-valuetext')).toBe('2 of 10');
-    expect(await page.getByText(/Daily counters reset at \d{4}-\d{2}-\d{2} 00:00 UTC/).count()).toBe(1);
+    // The next UTC midnight by the suite's clock (TEST_NOW's, under npm run test:instants), counted down by a
+    // browser on that same clock.
+    const reset = /^Daily counters reset at (\d{4}-\d{2}-\d{2}) 00:00 UTC \(in [^)]+\)\.$/.exec(
+      await page.getByText(/Daily counters reset at/).innerText(),
+    );
+    expect([utcTomorrow(viewedAt), utcTomorrow(suiteNow())]).toContain(reset?.[1]);
     await shoot('usage');
   });
 
