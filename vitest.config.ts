@@ -43,7 +43,8 @@ export default defineConfig(async () => {
           },
         },
         {
-          // The tenant console in Debian's Chromium (playwright-core), in Node, against the deploy bundle.
+          // The tenant console in a local Chromium (playwright-core; skipped without one, see
+          // test/browser/support/find-chromium.ts), in Node, against the deploy bundle.
           test: {
             name: 'browser',
             include: ['test/browser/**/*.test.ts'],

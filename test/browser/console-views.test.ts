@@ -1,4 +1,4 @@
-// The console against the real Worker (deploy bundle + assets in workerd) in Debian's Chromium: sign in,
+// The console against the real Worker (deploy bundle + assets in workerd) in Chromium: sign in,
 // seeded agents, trend and heatmap, range switch, create and decommission, compliance, webhooks, and a
 // screenshot of every view at 360 px and 1280 px (test/screenshots/, git-ignored).
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
