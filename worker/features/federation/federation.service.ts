@@ -11,6 +11,7 @@ import { JwksStore } from './jwks-store.ts';
 import { parseJsonObject, parseJws } from './jws.ts';
 import { PARTNER_COLUMNS, toCachedPartner, toPartner, type Partner, type PartnerInput, type PartnerPatch, type PartnerStatus } from './partner.ts';
 import { verifyPartnerToken } from './verify-token.ts';
+import type { VerifiedToken } from './contract.ts';
 
 export type { Partner, PartnerInput, PartnerPatch } from './partner.ts';
 
@@ -23,14 +24,6 @@ export type FederationConfig = Pick<
   | 'FEDERATION_PARTNER_CACHE_TTL_SECONDS'
   | 'ALLOW_PRIVATE_URLS'
 >;
-
-export interface VerifiedToken {
-  valid: true;
-  issuer: string;
-  subject: string | null;
-  organization_id: string;
-  claims: Record<string, unknown>;
-}
 
 /**
  * Federation partners (other identity providers) and verification of the tokens they issue.
