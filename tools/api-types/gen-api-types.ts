@@ -11,7 +11,7 @@
 // request parses the configuration, so the required settings get placeholders.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import openapiTS, { astToString } from 'openapi-typescript';
 
 const ROOT = new URL('../../', import.meta.url).pathname;

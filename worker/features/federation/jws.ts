@@ -1,6 +1,6 @@
 import { decodeBase64urlStrict, isCanonicalBase64url } from './base64url.ts';
 import { verificationFailed } from './errors.ts';
-import { isFederationAlg, type FederationAlg } from './key-policy.ts';
+import { type FederationAlg, isFederationAlg } from './key-policy.ts';
 
 /** A compact JWS whose shape has been checked; nothing in it is trusted yet. */
 export interface ParsedJws {
@@ -47,9 +47,12 @@ export function parseJws(token: string, maxBytes: number): ParsedJws {
   if (!isFederationAlg(header.alg)) {
     throw verificationFailed('alg_not_allowed', `Algorithm ${JSON.stringify(header.alg ?? null)} is not accepted`);
   }
-  if (header.crit !== undefined) throw verificationFailed('malformed', 'Token names critical header parameters we do not support');
-  if (header.kid !== undefined && typeof header.kid !== 'string') throw verificationFailed('malformed', 'Token "kid" is not a string');
+  if (header.crit !== undefined)
+    throw verificationFailed('malformed', 'Token names critical header parameters we do not support');
+  if (header.kid !== undefined && typeof header.kid !== 'string')
+    throw verificationFailed('malformed', 'Token "kid" is not a string');
   const payload = decodeBase64urlStrict(p);
-  if (!payload || s === '' || !isCanonicalBase64url(s)) throw verificationFailed('malformed', 'Token payload or signature is not canonical base64url');
+  if (!payload || s === '' || !isCanonicalBase64url(s))
+    throw verificationFailed('malformed', 'Token payload or signature is not canonical base64url');
   return { token, header, alg: header.alg, kid: header.kid as string | undefined, payload };
 }

@@ -1,4 +1,12 @@
-import { compactVerify, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose';
+import {
+  compactVerify,
+  errors,
+  type FlattenedJWSInput,
+  type JWSHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
 import { FederationVerificationError, verificationFailed } from './errors.ts';
 import type { ParsedJws } from './jws.ts';
 import { FEDERATION_ALGS, type KeySet } from './key-policy.ts';
@@ -37,7 +45,11 @@ const ALGORITHMS = [...FEDERATION_ALGS];
  * key matches and a newer set might have it. A kid naming a key of another type is an algorithm-confusion
  * attempt (`alg_not_allowed`); no kid and several keys of the type is `key_not_found`.
  */
-async function keyFrom(ks: KeySet, header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey | undefined> {
+async function keyFrom(
+  ks: KeySet,
+  header: JWSHeaderParameters,
+  token: FlattenedJWSInput,
+): Promise<CryptoKey | undefined> {
   try {
     return await ks.resolve(header, token);
   } catch (err) {
@@ -47,7 +59,8 @@ async function keyFrom(ks: KeySet, header: JWSHeaderParameters, token: Flattened
       }
       return undefined;
     }
-    if (err instanceof errors.JWKSMultipleMatchingKeys) throw verificationFailed('key_not_found', 'Token has no kid and several keys match');
+    if (err instanceof errors.JWKSMultipleMatchingKeys)
+      throw verificationFailed('key_not_found', 'Token has no kid and several keys match');
     throw err;
   }
 }
@@ -58,7 +71,9 @@ function partnerKey(source: KeySource): JWTVerifyGetKey<CryptoKey> {
     const ks = await source.current();
     const key = ks && (await keyFrom(ks, header, token));
     if (key) return key;
-    const fresh = await source.refresh(async (candidate) => (await keyFrom(candidate, header, token).catch(() => undefined)) !== undefined);
+    const fresh = await source.refresh(
+      async (candidate) => (await keyFrom(candidate, header, token).catch(() => undefined)) !== undefined,
+    );
     const again = fresh && (await keyFrom(fresh, header, token));
     if (again) return again;
     throw verificationFailed('key_not_found', 'No partner key matches the token');
@@ -68,13 +83,16 @@ function partnerKey(source: KeySource): JWTVerifyGetKey<CryptoKey> {
 /** The FederationVerificationError a jose failure stands for; anything else is rethrown as is. */
 function toVerificationError(err: unknown): unknown {
   if (err instanceof FederationVerificationError || !(err instanceof errors.JOSEError)) return err;
-  if (err instanceof errors.JWSSignatureVerificationFailed) return verificationFailed('signature_invalid', 'Signature verification failed');
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return verificationFailed('signature_invalid', 'Signature verification failed');
   if (err instanceof errors.JOSEAlgNotAllowed) return verificationFailed('alg_not_allowed', err.message);
   if (err instanceof errors.JWTExpired) return verificationFailed('expired', 'Token has expired');
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === 'aud') return verificationFailed('audience_mismatch', "Token audience does not include any of the partner's audiences");
+    if (err.claim === 'aud')
+      return verificationFailed('audience_mismatch', "Token audience does not include any of the partner's audiences");
     if (err.claim === 'iss') return verificationFailed('unknown_issuer', 'Token issuer is not the partner');
-    if (err.reason === 'check_failed') return verificationFailed('not_yet_valid', `Token is not valid yet (${err.claim})`);
+    if (err.reason === 'check_failed')
+      return verificationFailed('not_yet_valid', `Token is not valid yet (${err.claim})`);
     return verificationFailed('malformed', `Token claims: ${err.message}`);
   }
   return verificationFailed('malformed', err.message);
@@ -100,7 +118,11 @@ export async function verifyJws(parsed: ParsedJws, keys: KeySource): Promise<voi
  * Returns the claims and the organization id. Throws FederationVerificationError: the reasons of
  * verifyJws and `expired`, `not_yet_valid`, `audience_mismatch`, `organization_not_allowed`, `malformed`.
  */
-export async function verifyPartnerToken(parsed: ParsedJws, keys: KeySource, policy: ClaimPolicy): Promise<{ claims: JWTPayload; organizationId: string }> {
+export async function verifyPartnerToken(
+  parsed: ParsedJws,
+  keys: KeySource,
+  policy: ClaimPolicy,
+): Promise<{ claims: JWTPayload; organizationId: string }> {
   const { payload: claims } = await jwtVerify(parsed.token, partnerKey(keys), {
     algorithms: ALGORITHMS,
     issuer: policy.issuer,
@@ -114,12 +136,14 @@ export async function verifyPartnerToken(parsed: ParsedJws, keys: KeySource, pol
 
   for (const name of ['exp', 'nbf', 'iat'] as const) {
     // JSON allows 1e999, which parses to Infinity: a date that never comes.
-    if (claims[name] !== undefined && !Number.isFinite(claims[name])) throw verificationFailed('malformed', `Token "${name}" claim is not a finite number`);
+    if (claims[name] !== undefined && !Number.isFinite(claims[name]))
+      throw verificationFailed('malformed', `Token "${name}" claim is not a finite number`);
   }
   if (claims.iat !== undefined && claims.iat > Math.floor(policy.nowMs / 1000) + policy.skewSeconds) {
     throw verificationFailed('not_yet_valid', 'Token was issued in the future (iat)');
   }
-  if (claims.sub !== undefined && typeof claims.sub !== 'string') throw verificationFailed('malformed', 'Token "sub" claim is not a string');
+  if (claims.sub !== undefined && typeof claims.sub !== 'string')
+    throw verificationFailed('malformed', 'Token "sub" claim is not a string');
   return { claims, organizationId: checkOrganization(claims, policy) };
 }
 
