@@ -12,7 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import openapiTS, { astToString } from 'openapi-typescript';
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const OUT = 'console/src/lib/api-schema.d.ts';
@@ -45,7 +45,7 @@ async function bundleWorker(): Promise<string> {
 }
 
 /** GET /openapi.json from the bundled Worker running in workerd. */
-async function servedDocument(): Promise<Record<string, unknown>> {
+async function servedDocument(): Promise<OpenAPI3> {
   const wrangler = readFileSync(`${ROOT}wrangler.toml`, 'utf8');
   const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(wrangler)?.[1];
   if (!compatibilityDate) throw new Error('wrangler.toml has no compatibility_date');
@@ -69,7 +69,7 @@ async function servedDocument(): Promise<Record<string, unknown>> {
     const res = await fetch(new URL('/openapi.json', await mf.ready));
     const text = await res.text();
     if (res.status !== 200) throw new Error(`GET /openapi.json answered ${res.status}: ${text.slice(0, 500)}`);
-    return JSON.parse(text) as Record<string, unknown>;
+    return JSON.parse(text) as OpenAPI3;
   } finally {
     await mf.dispose();
   }
