@@ -67,7 +67,7 @@ async function keyFrom(
 
 /** jose's key resolver for a partner: the current set, then after a miss one refreshed set. Never reads jwk, jku, x5u or x5c. */
 function partnerKey(source: KeySource): JWTVerifyGetKey<CryptoKey> {
-  return async function partnerKey(header, token) {
+  return async function resolvePartnerKey(header, token) {
     const ks = await source.current();
     const key = ks && (await keyFrom(ks, header, token));
     if (key) return key;
