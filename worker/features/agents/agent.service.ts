@@ -3,25 +3,9 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/pagination.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
+import type { Agent } from './contract.ts';
 
-export type AgentStatus = 'active' | 'suspended' | 'decommissioned';
-
-export interface Agent {
-  agent_id: string;
-  organization_id: string;
-  email: string;
-  owner: string;
-  agent_type: string;
-  capabilities: string[];
-  endpoint: string | null;
-  version: string | null;
-  deployment_env: string | null;
-  status: AgentStatus;
-  did: string | null;
-  did_created_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { Agent } from './contract.ts';
 
 export interface AgentInput {
   email: string;
@@ -62,7 +46,7 @@ export function toAgent(row: Record<string, unknown>): Agent {
     endpoint: (row.endpoint as string | null) ?? null,
     version: (row.version as string | null) ?? null,
     deployment_env: (row.deployment_env as string | null) ?? null,
-    status: row.status as AgentStatus,
+    status: row.status as Agent['status'],
     did: (row.did as string | null) ?? null,
     did_created_at: toIsoOrNull(row.did_created_at),
     created_at: toIsoOrNull(row.created_at)!,

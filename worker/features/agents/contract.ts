@@ -40,6 +40,7 @@ export const AgentSchema = z
     updated_at: z.string(),
   })
   .openapi('Agent');
+export type Agent = z.infer<typeof AgentSchema>;
 
 export const AgentListSchema = z
   .object({ data: z.array(AgentSchema), next_cursor: z.string().nullable() })
@@ -63,6 +64,7 @@ export const IssuedCredentialSchema = z
     expires_at: z.string().nullable(),
   })
   .openapi('IssuedCredential');
+export type IssuedCredential = z.infer<typeof IssuedCredentialSchema>;
 
 export const CredentialSchema = z
   .object({
@@ -74,6 +76,7 @@ export const CredentialSchema = z
     status: z.enum(['active', 'expired', 'revoked']),
   })
   .openapi('Credential');
+export type Credential = z.infer<typeof CredentialSchema>;
 
 const base = { tags: ['agents'], ...tenantAudience };
 

@@ -4,24 +4,9 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { randomToken, sha256Hex } from '../../platform/crypto.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from './agent.service.ts';
+import type { Credential, IssuedCredential } from './contract.ts';
 
 export const DEFAULT_CREDENTIAL_DAYS = 90;
-
-export interface Credential {
-  credential_id: string;
-  client_id: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  status: 'active' | 'expired' | 'revoked';
-}
-
-export interface IssuedCredential {
-  credential_id: string;
-  client_id: string;
-  client_secret: string;
-  expires_at: string | null;
-}
 
 /** Client secrets for an agent's client_credentials grant. */
 export class CredentialService {

@@ -24,7 +24,7 @@ const CreatedDelegation = z
   .object({ chain_id: z.string().uuid(), token: z.string().openapi({ description: 'ES256 JWT signed by node-oidc (`act.sub` = delegatee)' }), expires_at: z.string() })
   .openapi('CreatedDelegation');
 
-const VerifiedDelegation = z
+export const VerifiedDelegationSchema = z
   .object({
     valid: z.literal(true),
     chain_id: z.string().uuid(),
@@ -36,6 +36,7 @@ const VerifiedDelegation = z
     expires_at: z.string(),
   })
   .openapi('VerifiedDelegation');
+export type VerifiedDelegation = z.infer<typeof VerifiedDelegationSchema>;
 
 const RevokedDelegation = z
   .object({ chain_id: z.string().uuid(), status: z.literal('revoked'), revoked_at: z.string() })
@@ -68,7 +69,7 @@ export const verifyDelegationRoute = createRoute({
     `(\`malformed\`, \`signature\`, \`expired\`, \`delegatee_mismatch\`, \`revoked\`, \`unknown_chain\`).${disabled}`,
   request: jsonBody(VerifyDelegationBody),
   responses: {
-    200: jsonResponse(VerifiedDelegation, 'The delegation is valid'),
+    200: jsonResponse(VerifiedDelegationSchema, 'The delegation is valid'),
     ...tenantProblems,
     ...pick(503),
   },

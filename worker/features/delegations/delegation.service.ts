@@ -6,6 +6,7 @@ import type { NodeOidc } from '../oidc/node-oidc.ts';
 import { nodeOidcKeys, type NodeOidcJwksOptions } from '../oidc/node-oidc-jwks.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { VerifiedDelegation } from './contract.ts';
 
 /** The claim that carries the chain id (node-oidc/src/delegation.ts). */
 export const CHAIN_CLAIM = 'delegation_chain_id';
@@ -18,17 +19,6 @@ export interface CreateDelegationInput {
   delegatee_id: string;
   scope: string;
   expires_in?: number;
-}
-
-export interface VerifiedDelegation {
-  valid: true;
-  chain_id: string;
-  delegator_id: string;
-  delegatee_id: string;
-  subject_id: string;
-  scope: string;
-  depth: number;
-  expires_at: string;
 }
 
 interface ChainRow {
