@@ -122,7 +122,7 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
 
     const body = await c.req.arrayBuffer();
     const form = new URLSearchParams(new TextDecoder().decode(body));
-    // Token exchange (delegation, issue 10) is refused outright when A2A is off, whatever node-oidc runs with.
+    // Token exchange (delegation) is refused outright when A2A is off, whatever node-oidc runs with.
     const exchange = form.get('grant_type') === TOKEN_EXCHANGE_GRANT;
     if (exchange && !c.var.deps.config.A2A_ENABLED) {
       return oauthError(400, 'unsupported_grant_type', 'Token exchange (agent-to-agent delegation) is disabled');
