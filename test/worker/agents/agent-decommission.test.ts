@@ -2,11 +2,19 @@
 // in which it is the delegator or the delegatee (and all chains derived from those), in the same
 // transaction as the decommission itself. Access tokens already issued live until they expire.
 import { describe, expect, it } from 'vitest';
-import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 import { sql } from '../../support/db.ts';
+import {
+  type Agent,
+  accessToken,
+  agent,
+  exchange,
+  JWT_TOKEN_TYPE,
+  oauthError,
+  verifyCall,
+} from '../../support/delegation.ts';
 import { tokenRequest } from '../../support/oidc.ts';
-import { JWT_TOKEN_TYPE, accessToken, agent, exchange, oauthError, verifyCall, type Agent } from '../../support/delegation.ts';
 import { createWebhook, receiver } from '../../support/webhooks.ts';
+import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 async function delegation(org: Org, from: Agent, to: Agent) {
   const res = await call('POST', '/v1/delegations', {
@@ -42,7 +50,11 @@ describe('DELETE /v1/agents/{id} cascades', () => {
     const [a, b, c] = [await agent(org), await agent(org), await agent(org)];
     const made = await delegation(org, a, b);
     const hop1 = await exchange(a, { subject_token: await accessToken(a), audience: b.agentId });
-    const hop2 = await exchange(b, { subject_token: hop1.access_token, subject_token_type: JWT_TOKEN_TYPE, audience: c.agentId });
+    const hop2 = await exchange(b, {
+      subject_token: hop1.access_token,
+      subject_token_type: JWT_TOKEN_TYPE,
+      audience: c.agentId,
+    });
     expect((await verifyCall(org, made.token, b.agentId)).status).toBe(200);
 
     expect((await decommission(org, a)).status).toBe(200);
@@ -50,12 +62,18 @@ describe('DELETE /v1/agents/{id} cascades', () => {
     expect(await reason(org, hop1.access_token, b)).toBe('revoked');
     expect(await reason(org, hop2.access_token, c)).toBe('revoked');
     for (const token of [made.token, hop1.access_token]) {
-      expect(await oauthError(exchange(b, { subject_token: token, subject_token_type: JWT_TOKEN_TYPE, audience: c.agentId }))).toMatchObject({
+      expect(
+        await oauthError(
+          exchange(b, { subject_token: token, subject_token_type: JWT_TOKEN_TYPE, audience: c.agentId }),
+        ),
+      ).toMatchObject({
         error: 'invalid_grant',
       });
     }
     // The chain rows say so too, derived ones included.
-    const rows = await sql<{ status: string }>('SELECT status FROM delegation_chains WHERE subject_id = $1', [a.agentId]);
+    const rows = await sql<{ status: string }>('SELECT status FROM delegation_chains WHERE subject_id = $1', [
+      a.agentId,
+    ]);
     expect(rows.map((r) => r.status)).toEqual(['revoked', 'revoked', 'revoked']);
   });
 
@@ -64,14 +82,22 @@ describe('DELETE /v1/agents/{id} cascades', () => {
     const [a, b, c] = [await agent(org), await agent(org), await agent(org)];
     const toB = await delegation(org, a, b);
     const hop1 = await exchange(a, { subject_token: await accessToken(a), audience: b.agentId });
-    const hop2 = await exchange(b, { subject_token: hop1.access_token, subject_token_type: JWT_TOKEN_TYPE, audience: c.agentId });
+    const hop2 = await exchange(b, {
+      subject_token: hop1.access_token,
+      subject_token_type: JWT_TOKEN_TYPE,
+      audience: c.agentId,
+    });
     const aToC = await delegation(org, a, c);
 
     expect((await decommission(org, b)).status).toBe(200);
     expect(await reason(org, toB.token, b)).toBe('revoked');
     expect(await reason(org, hop1.access_token, b)).toBe('revoked');
     expect(await reason(org, hop2.access_token, c)).toBe('revoked');
-    expect(await oauthError(exchange(c, { subject_token: hop2.access_token, subject_token_type: JWT_TOKEN_TYPE, audience: a.agentId }))).toMatchObject({
+    expect(
+      await oauthError(
+        exchange(c, { subject_token: hop2.access_token, subject_token_type: JWT_TOKEN_TYPE, audience: a.agentId }),
+      ),
+    ).toMatchObject({
       error: 'invalid_grant',
     });
     // A chain the agent is not part of stays valid.
@@ -92,19 +118,24 @@ describe('DELETE /v1/agents/{id} cascades', () => {
       `SELECT actor, payload FROM audit_events WHERE organization_id = $1 AND event_type = 'delegation.revoked' AND subject = $2`,
       [org.organization_id, d.chain_id],
     );
-    expect(revoked).toEqual([{ actor: 'system', payload: { reason: 'agent_decommissioned', agent_id: x.agentId, descendants_revoked: [] } }]);
+    expect(revoked).toEqual([
+      { actor: 'system', payload: { reason: 'agent_decommissioned', agent_id: x.agentId, descendants_revoked: [] } },
+    ]);
     const outbox = await sql<{ payload: { data: Record<string, unknown> } }>(
       `SELECT payload FROM webhook_deliveries WHERE subscription_id = $1 AND event_type = 'delegation.revoked'`,
       [hook.id],
     );
-    expect(outbox.map((r) => r.payload.data)).toEqual([expect.objectContaining({ chain_id: d.chain_id, reason: 'agent_decommissioned' })]);
+    expect(outbox.map((r) => r.payload.data)).toEqual([
+      expect.objectContaining({ chain_id: d.chain_id, reason: 'agent_decommissioned' }),
+    ]);
     // The decommissioning tenant's own event says what the cascade ended.
     const [own] = await sql<{ payload: Record<string, unknown> }>(
       `SELECT payload FROM audit_events WHERE organization_id = $1 AND event_type = 'agent.decommissioned' AND subject = $2`,
       [other.organization_id, x.agentId],
     );
     expect(own!.payload).toEqual({ credentials_revoked: 1, delegations_revoked: [d.chain_id] });
-    for (const o of [org, other]) expect(await json(await call('GET', '/v1/audit/verify', { token: o.api_key }))).toMatchObject({ verified: true });
+    for (const o of [org, other])
+      expect(await json(await call('GET', '/v1/audit/verify', { token: o.api_key }))).toMatchObject({ verified: true });
   });
 
   it('is idempotent and leaves nothing to revoke the second time', async () => {
@@ -117,6 +148,10 @@ describe('DELETE /v1/agents/{id} cascades', () => {
       `SELECT event_type FROM audit_events WHERE organization_id = $1 AND event_type IN ('agent.decommissioned', 'delegation.revoked', 'credential.revoked') ORDER BY seq`,
       [org.organization_id],
     );
-    expect(events.map((e) => e.event_type)).toEqual(['delegation.revoked', 'credential.revoked', 'agent.decommissioned']);
+    expect(events.map((e) => e.event_type)).toEqual([
+      'delegation.revoked',
+      'credential.revoked',
+      'agent.decommissioned',
+    ]);
   });
 });

@@ -1,16 +1,25 @@
 // A token exchange records its chain row, its `delegation.created` audit event and its webhook outbox row
 // in one transaction, before the token is handed out: a failure of any part leaves none of them, and no
 // token the chain row would make valid.
-import { describe, expect, it } from 'vitest';
+
 import { createExecutionContext } from 'cloudflare:test';
-import { call, createOrg, json } from '../../support/worker.ts';
-import { sql } from '../../support/db.ts';
-import { MovableClock, bindings } from '../../support/clocked-app.ts';
-import { ISSUER, inProcessWorker } from '../../support/oidc.ts';
-import { createApp } from '../../../worker/app.ts';
-import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE, accessToken, agent, exchange, verifyCall, type Agent } from '../../support/delegation.ts';
-import { createWebhook, receiver } from '../../support/webhooks.ts';
+import { describe, expect, it } from 'vitest';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+import { createApp } from '../../../worker/app.ts';
+import { bindings, MovableClock } from '../../support/clocked-app.ts';
+import { sql } from '../../support/db.ts';
+import {
+  ACCESS_TOKEN_TYPE,
+  type Agent,
+  accessToken,
+  agent,
+  exchange,
+  TOKEN_EXCHANGE,
+  verifyCall,
+} from '../../support/delegation.ts';
+import { ISSUER, inProcessWorker } from '../../support/oidc.ts';
+import { createWebhook, receiver } from '../../support/webhooks.ts';
+import { call, createOrg, json } from '../../support/worker.ts';
 
 const NOW = '2026-05-20T10:00:00.000Z';
 
@@ -21,7 +30,13 @@ function exchangeForm(as: Agent, subjectToken: string, audience: string): Reques
       'content-type': 'application/x-www-form-urlencoded',
       authorization: `Basic ${btoa(`${as.agentId}:${encodeURIComponent(as.secret)}`)}`,
     },
-    body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, audience, scope: 'search' }).toString(),
+    body: new URLSearchParams({
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      audience,
+      scope: 'search',
+    }).toString(),
   });
 }
 
@@ -49,10 +64,19 @@ describe('token exchange and its audit event', () => {
     expect(audit).toEqual([
       {
         actor: `agent:${a.agentId}`,
-        payload: expect.objectContaining({ chain_id: chainId, parent_chain_id: null, delegator_id: a.agentId, delegatee_id: b.agentId, scope: 'search' }),
+        payload: expect.objectContaining({
+          chain_id: chainId,
+          parent_chain_id: null,
+          delegator_id: a.agentId,
+          delegatee_id: b.agentId,
+          scope: 'search',
+        }),
       },
     ]);
-    const outbox = await sql('SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 AND event_type = $2', [hook.id, 'delegation.created']);
+    const outbox = await sql('SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 AND event_type = $2', [
+      hook.id,
+      'delegation.created',
+    ]);
     expect(outbox).toHaveLength(1);
     expect(await json(await call('GET', '/v1/audit/verify', { token: org.api_key }))).toMatchObject({ verified: true });
     // Internal bookkeeping never reaches the client.

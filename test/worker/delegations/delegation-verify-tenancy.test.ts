@@ -2,9 +2,9 @@
 // delegated), owns a chain it derives from, or owns the delegatee. Anyone else gets exactly the answer an
 // unknown token gets.
 import { describe, expect, it } from 'vitest';
-import { call, createOrg, json, type Org } from '../../support/worker.ts';
 import { sql } from '../../support/db.ts';
-import { JWT_TOKEN_TYPE, agent, exchange, verifyCall, type Agent } from '../../support/delegation.ts';
+import { type Agent, agent, exchange, JWT_TOKEN_TYPE, verifyCall } from '../../support/delegation.ts';
+import { call, createOrg, json, type Org } from '../../support/worker.ts';
 
 async function delegation(org: Org, from: Agent, to: Agent) {
   const res = await call('POST', '/v1/delegations', {
@@ -18,7 +18,12 @@ async function delegation(org: Org, from: Agent, to: Agent) {
 /** The status, WWW-Authenticate and body of a verification, to compare answers byte for byte. */
 async function answer(org: Org, token: string, delegatee: Agent | string) {
   const res = await verifyCall(org, token, typeof delegatee === 'string' ? delegatee : delegatee.agentId);
-  return { status: res.status, type: res.headers.get('content-type'), auth: res.headers.get('www-authenticate'), body: await res.text() };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    auth: res.headers.get('www-authenticate'),
+    body: await res.text(),
+  };
 }
 
 /** What a well-signed token whose chain is not on record gets. */
@@ -53,13 +58,23 @@ describe('POST /v1/delegations/verify across tenants', () => {
     const [a, x, y] = [await agent(one), await agent(two), await agent(three)];
     // one's agent delegates to two's agent, which delegates on to three's agent.
     const first = await delegation(one, a, x);
-    const second = await exchange(x, { subject_token: first.token, subject_token_type: JWT_TOKEN_TYPE, audience: y.agentId });
+    const second = await exchange(x, {
+      subject_token: first.token,
+      subject_token_type: JWT_TOKEN_TYPE,
+      audience: y.agentId,
+    });
 
     expect((await verifyCall(two, first.token, x.agentId)).status).toBe(200); // the delegatee's tenant
     for (const party of [one, two, three]) {
       const res = await verifyCall(party, second.access_token, y.agentId);
       expect(res.status).toBe(200);
-      expect(await json(res)).toMatchObject({ valid: true, delegator_id: x.agentId, delegatee_id: y.agentId, subject_id: a.agentId, depth: 2 });
+      expect(await json(res)).toMatchObject({
+        valid: true,
+        delegator_id: x.agentId,
+        delegatee_id: y.agentId,
+        subject_id: a.agentId,
+        depth: 2,
+      });
     }
     const unknown = await unknownTokenAnswer(outsider);
     expect(await answer(outsider, second.access_token, y)).toEqual(unknown);

@@ -2,16 +2,17 @@
 // accepts other spellings, so anything that compares or counts ids as strings must use that form or refuse.
 import { describe, expect, it } from 'vitest';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
-import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, bindings } from '../../support/clocked-app.ts';
+import { bindings, MovableClock } from '../../support/clocked-app.ts';
+import { accessToken, agent, exchange, JWT_TOKEN_TYPE, oauthError } from '../../support/delegation.ts';
 import { agentWithCredential, inProcessWorker, tokenRequestVia } from '../../support/oidc.ts';
-import { JWT_TOKEN_TYPE, accessToken, agent, exchange, oauthError } from '../../support/delegation.ts';
+import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 const NOW = '2026-05-20T10:00:00.000Z';
 const NOW_MS = Date.parse(NOW);
 const limiter = (orgId: string) => (bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>).getByName(orgId);
 
-const basic = (id: string, secret: string) => `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}`;
 
 /** A token request straight to node-oidc, as only the Worker should send one. */
 function direct(id: string, secret: string, headers: Record<string, string> = {}) {
@@ -42,7 +43,11 @@ describe('agent ids at /oidc/token', () => {
       new Request('https://idp.test/oidc/token', {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: upper, client_secret: secret }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: upper,
+          client_secret: secret,
+        }).toString(),
       }),
     );
     expect(viaForm.status).toBe(401);
@@ -62,7 +67,10 @@ describe('agent ids at /oidc/token', () => {
     // Not through the Worker: nothing was counted, so nothing is issued.
     expect(await json(await direct(a.agentId, a.secret))).toMatchObject({ error: 'invalid_client' });
     expect((await direct(a.agentId, a.secret, { 'x-agentidp-counted-client': b.agentId })).status).toBe(401);
-    expect((await direct(a.agentId.toUpperCase(), a.secret, { 'x-agentidp-counted-client': a.agentId.toUpperCase() })).status).toBe(401);
+    expect(
+      (await direct(a.agentId.toUpperCase(), a.secret, { 'x-agentidp-counted-client': a.agentId.toUpperCase() }))
+        .status,
+    ).toBe(401);
     expect((await direct(a.agentId, a.secret, { 'x-agentidp-counted-client': a.agentId })).status).toBe(200);
 
     // A client cannot name the counted client itself through the Worker.
@@ -86,14 +94,26 @@ describe('agent ids at /oidc/token', () => {
     const org = await createOrg();
     const [a, b] = [await agent(org), await agent(org)];
     const own = await accessToken(a);
-    expect(await oauthError(exchange(a, { subject_token: own, audience: a.agentId.toUpperCase() }))).toMatchObject({ error: 'invalid_target' });
-    expect(await oauthError(exchange({ ...a, agentId: a.agentId.toUpperCase() }, { subject_token: own, audience: a.agentId }))).toMatchObject({
+    expect(await oauthError(exchange(a, { subject_token: own, audience: a.agentId.toUpperCase() }))).toMatchObject({
+      error: 'invalid_target',
+    });
+    expect(
+      await oauthError(
+        exchange({ ...a, agentId: a.agentId.toUpperCase() }, { subject_token: own, audience: a.agentId }),
+      ),
+    ).toMatchObject({
       error: 'invalid_client',
     });
     // A delegation token cannot be handed back to its delegator's other spelling either.
     const hop = await exchange(a, { subject_token: own, audience: b.agentId });
     expect(
-      await oauthError(exchange(b, { subject_token: hop.access_token, subject_token_type: JWT_TOKEN_TYPE, audience: b.agentId.toUpperCase() })),
+      await oauthError(
+        exchange(b, {
+          subject_token: hop.access_token,
+          subject_token_type: JWT_TOKEN_TYPE,
+          audience: b.agentId.toUpperCase(),
+        }),
+      ),
     ).toMatchObject({ error: 'invalid_target' });
     await expectProblem(
       await call('POST', '/v1/delegations', {

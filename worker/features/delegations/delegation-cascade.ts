@@ -1,7 +1,7 @@
-import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { AuditService } from '../audit/audit.service.ts';
+import type { Queryable } from '../../platform/db.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import { lockLiveChainsOfAgent, lockOrganizations, revokeWithDescendants } from './delegation-chains.ts';
 
 export interface CascadeDeps {
@@ -43,7 +43,11 @@ export async function endDelegationsOfAgent(
       subject: chain.chain_id,
       payload: details,
     });
-    await deps.events.announce(q, chain.organization_id, 'delegation.revoked', { chain_id: chain.chain_id, revoked_at: revokedAt, ...details });
+    await deps.events.announce(q, chain.organization_id, 'delegation.revoked', {
+      chain_id: chain.chain_id,
+      revoked_at: revokedAt,
+      ...details,
+    });
   }
   return revoked;
 }

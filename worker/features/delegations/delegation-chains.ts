@@ -41,7 +41,10 @@ export async function chainWithAncestors(q: Queryable, chainId: string): Promise
 }
 
 /** Locks the given chain rows FOR SHARE (a child is being added under them); answers their current state. */
-export async function shareLockChains(q: Queryable, chainIds: string[]): Promise<Array<Pick<ChainRow, 'chain_id' | 'status' | 'expires_at'>>> {
+export async function shareLockChains(
+  q: Queryable,
+  chainIds: string[],
+): Promise<Array<Pick<ChainRow, 'chain_id' | 'status' | 'expires_at'>>> {
   return q.query(
     'SELECT chain_id, status, expires_at FROM delegation_chains WHERE chain_id = ANY($1::uuid[]) ORDER BY chain_id FOR SHARE',
     [chainIds],
@@ -71,7 +74,11 @@ export async function revokeWithDescendants(q: Queryable, chainId: string, revok
  * The live chains in which the agent is delegator or delegatee, in any organization, locked FOR UPDATE,
  * shallowest first.
  */
-export async function lockLiveChainsOfAgent(q: Queryable, agentId: string, now: string): Promise<Array<Pick<ChainRow, 'chain_id' | 'organization_id' | 'depth'>>> {
+export async function lockLiveChainsOfAgent(
+  q: Queryable,
+  agentId: string,
+  now: string,
+): Promise<Array<Pick<ChainRow, 'chain_id' | 'organization_id' | 'depth'>>> {
   return q.query(
     `SELECT chain_id, organization_id, depth FROM delegation_chains
      WHERE (delegator_id = $1 OR delegatee_id = $1) AND status = 'active' AND expires_at > $2
@@ -82,7 +89,8 @@ export async function lockLiveChainsOfAgent(q: Queryable, agentId: string, now: 
 
 /** Locks organization rows in one fixed order, so transactions that append to several audit chains cannot deadlock. */
 export async function lockOrganizations(q: Queryable, organizationIds: string[]): Promise<void> {
-  await q.query('SELECT 1 FROM organizations WHERE organization_id = ANY($1::uuid[]) ORDER BY organization_id FOR UPDATE', [
-    [...new Set(organizationIds)],
-  ]);
+  await q.query(
+    'SELECT 1 FROM organizations WHERE organization_id = ANY($1::uuid[]) ORDER BY organization_id FOR UPDATE',
+    [[...new Set(organizationIds)]],
+  );
 }
