@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { AgentId, LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
 const capability = z.string().trim().min(1).max(100);
@@ -46,7 +46,7 @@ export const AgentListSchema = z
   .object({ data: z.array(AgentSchema), next_cursor: z.string().nullable() })
   .openapi('AgentList');
 
-export const AgentParams = z.object({ agent_id: Uuid.openapi({ param: { name: 'agent_id', in: 'path' } }) });
+export const AgentParams = z.object({ agent_id: AgentId.openapi({ param: { name: 'agent_id', in: 'path' } }) });
 export const CredentialParams = AgentParams.extend({
   credential_id: Uuid.openapi({ param: { name: 'credential_id', in: 'path' } }),
 });
@@ -121,6 +121,9 @@ export const deleteAgentRoute = createRoute({
   method: 'delete',
   path: '/v1/agents/{agent_id}',
   summary: 'Decommission an agent (its DID document becomes deactivated)',
+  description:
+    'Idempotent. In the same transaction, revokes the agent’s live credentials and every live delegation chain in which it is ' +
+    'delegator or delegatee (in any tenant), with every chain derived from them. Access tokens already issued stay valid until they expire.',
   request: { params: AgentParams },
   responses: { 200: jsonResponse(AgentSchema, 'Decommissioned'), ...tenantProblems },
 });
