@@ -3,6 +3,7 @@ import { AuditService } from './features/audit/audit.service.ts';
 import { OrganizationService } from './features/agents/organization.service.ts';
 import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
 import { CredentialService } from './features/agents/credential.service.ts';
+import { endDelegationsOfAgent } from './features/delegations/delegation-cascade.ts';
 import { UsageLimiterService } from './features/tiers/usage-limiter.service.ts';
 import { EventService } from './features/webhooks/event.service.ts';
 import { WebhookService } from './features/webhooks/webhook.service.ts';
@@ -214,6 +215,13 @@ export function createServices(d: Deps) {
           afterCreate: async (q, agent) => {
             const { did, did_created_at } = await s.did.generateForAgent(q, agent);
             return { did, did_created_at };
+          },
+          // Decommission ends what speaks for the agent, in its transaction: delegation chains first (they lock
+          // every organization the cascade appends audit events to, in one order), then credentials.
+          onDecommission: async (q, agent, actor) => {
+            const delegations = await endDelegationsOfAgent(q, { audit: s.audit, events: s.events, clock: d.clock }, agent, actor);
+            const credentials = await s.credentials.revokeAllOf(q, agent.organization_id, agent.agent_id, actor);
+            return { credentials_revoked: credentials, delegations_revoked: delegations };
           },
           // After commit: DID cache invalidation, analytics (tier/analytics issue).
           afterCommit: async (agent, change) => {

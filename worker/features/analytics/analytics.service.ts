@@ -2,6 +2,7 @@ import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { utcDate } from '../../platform/clock.ts';
 import { issuedTokens } from './token-batch.ts';
+import type { ActivityHeatmap, AgentUsage, TokenTrend } from './contract.ts';
 
 /** The token trend covers at most this many days (and at least one). */
 export const MAX_TREND_DAYS = 90;
@@ -10,20 +11,6 @@ export const HEATMAP_DAYS = 30;
 
 /** Agent actions recorded as `agent:<agent_id>:<activity>`. */
 export type AgentActivity = 'created' | 'updated' | 'decommissioned' | 'credential_issued' | 'token_issued';
-
-export interface TokenTrend {
-  days: number;
-  series: Array<{ date: string; count: number }>;
-}
-
-export interface ActivityHeatmap {
-  cells: Array<{ day_of_week: number; hour: number; count: number }>;
-}
-
-export interface AgentUsageSummary {
-  month: string;
-  agents: Array<{ agent_id: string; name: string; token_count: number }>;
-}
 
 /** Clamps a requested trend length to 1..MAX_TREND_DAYS. */
 export const clampTrendDays = (days: number) => Math.min(MAX_TREND_DAYS, Math.max(1, Math.trunc(days)));
@@ -156,7 +143,7 @@ export class AnalyticsService {
    * Tokens issued per agent in the current UTC calendar month, for agents that issued any, with the agent's
    * `owner` as `name`; decommissioned agents are left out. Ordered by `token_count` descending, then id.
    */
-  async getAgentUsageSummary(organizationId: string): Promise<AgentUsageSummary> {
+  async getAgentUsageSummary(organizationId: string): Promise<AgentUsage> {
     const today = this.#today();
     const monthStart = `${today.slice(0, 7)}-01`;
     const rows = await this.db.query<{ agent_id: string; name: string; token_count: string }>(

@@ -2,6 +2,7 @@ import type { Queryable } from '../../platform/db.ts';
 import type { Cache } from '../../platform/cache.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
 import type { AuditVerificationService } from './audit-verification.service.ts';
+import type { ComplianceAgentCard, ComplianceFinding, ComplianceReport, ComplianceSection, ComplianceStatus } from './compliance-contract.ts';
 
 export const CACHE_TTL_SECONDS = 300;
 export const AGNTCY_SCHEMA_VERSION = '1.0';
@@ -9,49 +10,6 @@ export const AGNTCY_SCHEMA_VERSION = '1.0';
 export const EXPIRY_WARNING_DAYS = 7;
 /** Findings listed per kind; past it one `findings_truncated` finding gives the total (keeps reports small). */
 export const MAX_FINDINGS_PER_KIND = 100;
-
-export type ComplianceStatus = 'pass' | 'warn' | 'fail';
-export type SectionName = 'agent-identity' | 'audit-trail';
-
-export interface ComplianceFinding {
-  severity: 'fail' | 'warn' | 'info';
-  /** Stable, machine-readable: `agent_missing_did`, `credential_expired`, `credential_expiring`,
-   *  `audit_chain_broken`, `audit_chain_verified`, `agents_checked`, `findings_truncated`, `section_error`. */
-  code: string;
-  message: string;
-  agent_id?: string;
-  credential_id?: string;
-  expires_at?: string;
-  seq?: number;
-  reason?: string;
-  count?: number;
-}
-
-export interface ComplianceSection {
-  name: SectionName;
-  status: ComplianceStatus;
-  findings: ComplianceFinding[];
-}
-
-export interface ComplianceReport {
-  organization_id: string;
-  generated_at: string;
-  overall_status: ComplianceStatus;
-  from_cache: boolean;
-  sections: ComplianceSection[];
-}
-
-/** AGNTCY compliance export card of one agent. */
-export interface ComplianceAgentCard {
-  /** The agent's DID, or its UUID when it has none. */
-  id: string;
-  /** The agent's email, as on its public agent card. */
-  name: string;
-  capabilities: string[];
-  endpoint: string | null;
-  created_at: string;
-  agntcy_schema_version: typeof AGNTCY_SCHEMA_VERSION;
-}
 
 type ReportCache = Pick<Cache, 'getJson' | 'setJson'>;
 
@@ -124,7 +82,7 @@ export class ComplianceService {
     return age >= 0 && age < CACHE_TTL_SECONDS * 1000;
   }
 
-  async #guard(name: SectionName, build: () => Promise<ComplianceFinding[]>): Promise<ComplianceSection> {
+  async #guard(name: ComplianceSection['name'], build: () => Promise<ComplianceFinding[]>): Promise<ComplianceSection> {
     try {
       const findings = await build();
       return { name, status: statusOf(findings), findings };

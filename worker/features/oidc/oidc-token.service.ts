@@ -4,8 +4,7 @@ import { isTierName } from '../tiers/tiers.ts';
 import type { UsageLimiterService } from '../tiers/usage-limiter.service.ts';
 import type { AnalyticsService } from '../analytics/analytics.service.ts';
 import type { QuotaTicket } from '../tiers/quota-decision.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** One token held on the tenant's daily counter until node-oidc answers. */
 export interface TokenReservation {
@@ -17,7 +16,7 @@ export interface TokenReservation {
 
 export type ReserveResult =
   | { kind: 'reserved'; reservation: TokenReservation }
-  /** Not an active agent of any tenant: nothing to count; node-oidc answers `invalid_client`. */
+  /** Not an active agent of any tenant, or not its canonical id: nothing counted, nothing forwarded. */
   | { kind: 'unknown_client' }
   | { kind: 'limited'; limit: number | null; resetAt: string; retryAfterSeconds: number };
 
@@ -36,11 +35,12 @@ export class OidcTokenService {
 
   /**
    * Reserves one token for the agent `clientId` on its tenant's daily token limit. `unknown_client` for an
-   * id that is not an active agent (nothing counted); `limited` when the limit is reached (nothing counted).
+   * id that is not an active agent's in its canonical spelling (shared/agent-id.ts; nothing counted);
+   * `limited` when the limit is reached (nothing counted).
    * Rejects when the database or the limiter is unreachable.
    */
   async reserve(clientId: string): Promise<ReserveResult> {
-    if (!UUID.test(clientId)) return { kind: 'unknown_client' };
+    if (!isAgentId(clientId)) return { kind: 'unknown_client' };
     const [row] = await this.db.query<{ organization_id: string; tier: string }>(
       `SELECT a.organization_id, o.tier FROM agents a JOIN organizations o ON o.organization_id = a.organization_id
        WHERE a.agent_id = $1 AND a.status = 'active'`,

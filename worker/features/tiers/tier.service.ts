@@ -2,17 +2,11 @@ import type { Db, Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
-import { TIER_CONFIG, TIER_RANK, isTierName, type TierLimits, type TierName } from './tiers.ts';
+import { TIER_CONFIG, TIER_RANK, isTierName, type TierName } from './tiers.ts';
+import type { TierStatus } from './contract.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
 import type { UsageLimiterService } from './usage-limiter.service.ts';
-
-export interface TierStatus {
-  tier: TierName;
-  limits: TierLimits;
-  usage: { agents: number; calls_today: number; tokens_today: number };
-  reset_at: string;
-}
 
 /** Starts a paid upgrade (Stripe Checkout); provided by the billing service when Stripe is configured. */
 export interface UpgradeCheckout {

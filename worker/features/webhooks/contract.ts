@@ -62,6 +62,7 @@ export const DeliverySchema = z
     created_at: z.string(),
   })
   .openapi('WebhookDelivery');
+export type WebhookDelivery = z.infer<typeof DeliverySchema>;
 
 export const WebhookParams = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) });
 

@@ -6,6 +6,7 @@ import { generateWebhookSecret } from './standard-webhooks.ts';
 import { WEBHOOK_SECRET_OVERLAP_MS, isWebhookEventType, type WebhookEventType } from './webhook-events.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { WebhookSecretsService } from './webhook-secrets.service.ts';
+import type { WebhookDelivery } from './contract.ts';
 
 export interface WebhookSubscription {
   id: string;
@@ -32,19 +33,6 @@ export interface WebhookPatch {
   url?: string;
   events?: string[];
   active?: boolean;
-}
-
-export interface WebhookDelivery {
-  id: string;
-  event_id: string;
-  event_type: string;
-  status: 'pending' | 'delivered' | 'failed' | 'dead_letter';
-  http_status_code: number | null;
-  attempt_count: number;
-  next_retry_at: string | null;
-  delivered_at: string | null;
-  last_error: string | null;
-  created_at: string;
 }
 
 const COLUMNS = `id, organization_id, name, url, events, active, failure_count, disabled_reason,
