@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { nextUtcMidnight, utcDate } from '../worker/platform/clock.ts';
+import { dailyLimit, isTierView, type TierView } from '../worker/features/tiers/tiers.ts';
 
 /** What an increment answers. `limit`/`remaining` are null when the tier is unlimited. */
 export interface LimitResult {
@@ -29,7 +30,8 @@ export const ALARM_DELAY_MS = 60_000;
  * One object per organization: its daily counters of API calls and issued tokens.
  *
  * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens', count INTEGER,
- * PRIMARY KEY (day, kind))`. A day's row is never read after that day, so counters reset at UTC midnight
+ * PRIMARY KEY (day, kind))`, and `tier(id 1, name TEXT, version INTEGER)`: the newest tier of the
+ * organization this object has been told (see `setTier`). A day's row is never read after that day, so counters reset at UTC midnight
  * without any write. The alarm (one per object, armed by the first count) deletes every day older than
  * the KEEP_DAYS newest and re-arms for the next midnight while rows remain; it only ever deletes by a
  * cutoff, so running it twice (alarms are at-least-once) changes nothing.
@@ -41,6 +43,8 @@ export const ALARM_DELAY_MS = 60_000;
 export class TenantLimiter extends DurableObject {
   /** Whether this instance knows an alarm is armed; saves a getAlarm() per count. Lost on eviction, harmlessly. */
   #alarmArmed = false;
+  /** The newest tier known (mirrors the `tier` table); null until a caller or `setTier` names one. */
+  #tier: TierView | null = null;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
@@ -49,15 +53,26 @@ export class TenantLimiter extends DurableObject {
         `CREATE TABLE IF NOT EXISTS counters (day TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
          PRIMARY KEY (day, kind))`,
       );
+      ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS tier (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL)');
+      const [row] = ctx.storage.sql.exec<{ name: string; version: number }>('SELECT name, version FROM tier').toArray();
+      const stored = row ? { tier: row.name, version: row.version } : null;
+      this.#tier = isTierView(stored) ? stored : null;
     });
   }
 
   /**
-   * Counts `amount` against the `kind` counter of `nowMs`'s UTC day if that stays within `limit` (null:
-   * unlimited). A refused increment counts nothing. Throws TypeError on a bad kind, limit or amount.
+   * Counts `amount` against the `kind` counter of `nowMs`'s UTC day if that stays within the limit. `limit`
+   * is either the limit itself (null: unlimited) or the caller's view of the organization's tier; then the
+   * limit is that of the newest tier known — the caller's, or a newer one this object was told — so a tier
+   * change applies here at once although callers may read the tier from caches. A refused increment counts
+   * nothing. Throws TypeError on a bad kind, limit or amount.
    */
-  async increment(kind: CounterKind, limit: number | null, nowMs: number, amount = 1): Promise<LimitResult> {
+  async increment(kind: CounterKind, limit: number | null | TierView, nowMs: number, amount = 1): Promise<LimitResult> {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
+    if (typeof limit === 'object' && limit !== null) {
+      if (!isTierView(limit)) throw new TypeError('tier must be { tier, version } with a known tier and an integer version ≥ 0');
+      limit = dailyLimit(this.#adopt(limit).tier, kind);
+    }
     if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
     if (!(Number.isSafeInteger(amount) && amount >= 1)) throw new TypeError('amount must be an integer ≥ 1');
     if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
@@ -101,6 +116,16 @@ export class TenantLimiter extends DurableObject {
     return count;
   }
 
+  /**
+   * Records the organization's tier as of `view.version` (organizations.tier_version) unless a newer one is
+   * already known, and answers the tier now in force. TierService calls it once a tier change has
+   * committed. Throws TypeError on a malformed view.
+   */
+  async setTier(view: TierView): Promise<TierView> {
+    if (!isTierView(view)) throw new TypeError('tier must be { tier, version } with a known tier and an integer version ≥ 0');
+    return this.#adopt(view);
+  }
+
   /** The counters of `nowMs`'s UTC day, without counting anything. */
   async usage(nowMs: number): Promise<UsageResult> {
     if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
@@ -130,6 +155,19 @@ export class TenantLimiter extends DurableObject {
     } else {
       this.#alarmArmed = false;
     }
+  }
+
+  /** Keeps the newer of the known tier and `view` (ties keep the known one); answers the one kept. */
+  #adopt(view: TierView): TierView {
+    if (this.#tier && this.#tier.version >= view.version) return this.#tier;
+    this.ctx.storage.sql.exec(
+      `INSERT INTO tier (id, name, version) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, version = excluded.version`,
+      view.tier,
+      view.version,
+    );
+    this.#tier = { tier: view.tier, version: view.version };
+    return this.#tier;
   }
 
   #read(day: string, kind: CounterKind): number {

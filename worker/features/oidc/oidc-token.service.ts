@@ -41,14 +41,15 @@ export class OidcTokenService {
    */
   async reserve(clientId: string): Promise<ReserveResult> {
     if (!UUID.test(clientId)) return { kind: 'unknown_client' };
-    const [row] = await this.db.query<{ organization_id: string; tier: string }>(
-      `SELECT a.organization_id, o.tier FROM agents a JOIN organizations o ON o.organization_id = a.organization_id
+    const [row] = await this.db.query<{ organization_id: string; tier: string; tier_version: string | number }>(
+      `SELECT a.organization_id, o.tier, o.tier_version FROM agents a JOIN organizations o ON o.organization_id = a.organization_id
        WHERE a.agent_id = $1 AND a.status = 'active'`,
       [clientId],
     );
     if (!row) return { kind: 'unknown_client' };
     const nowMs = this.clock.now().getTime();
-    const result = await this.limiter.countTokens(row.organization_id, isTierName(row.tier) ? row.tier : 'free', 1);
+    const tier = { tier: isTierName(row.tier) ? row.tier : 'free', version: Number(row.tier_version) } as const;
+    const result = await this.limiter.countTokens(row.organization_id, tier, 1);
     if (!result.allowed) {
       const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(result.reset_at) - nowMs) / 1000));
       return { kind: 'limited', limit: result.limit, resetAt: result.reset_at, retryAfterSeconds };

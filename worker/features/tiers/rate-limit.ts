@@ -21,7 +21,8 @@ export function rateLimit(): MiddlewareHandler<TenantEnv> {
     const tenant = c.var.tenant;
     let result: LimitResult;
     try {
-      result = await c.var.services.limiter.countCall(tenant.organizationId, tenant.tier);
+      // The tier with its version: the limiter applies it, or a newer tier it has been told of.
+      result = await c.var.services.limiter.countCall(tenant.organizationId, { tier: tenant.tier, version: tenant.tierVersion });
     } catch (err) {
       console.error(
         JSON.stringify({

@@ -42,8 +42,15 @@ const tierOf = (v: unknown): TierName => (isTierName(v) ? v : 'free');
 /**
  * The single authority on subscription tiers: current tier, limits and live usage, the agent quota, and
  * tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
+ *
+ * A tier change bumps `organizations.tier_version`; once the change has committed, `publishTierChanges`
+ * tells the organization's TenantLimiter, which from then on applies the new tier's limits to every
+ * request, whatever tier the request's isolate still holds in its API-key cache.
  */
 export class TierService {
+  /** Organizations whose tier this unit of work changed, to tell their limiter once it is over. */
+  readonly #changed = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly limiter: UsageLimiterService,
@@ -129,7 +136,8 @@ export class TierService {
    * Sets the organization's tier (and `tier_updated_at`), recording `tier.upgraded` (or `tier.downgraded`)
    * in the audit chain and announcing `tier.upgraded`. Idempotent: the same tier again changes nothing.
    * Pass `q` to run inside the caller's transaction (the billing webhook's); otherwise it opens its own.
-   * `details` are added to the audit payload (e.g. the Stripe event id).
+   * `details` are added to the audit payload (e.g. the Stripe event id). The organization's rate limiter
+   * learns of the change from `publishTierChanges`, after the transaction (the `deps` middleware calls it).
    * Throws `not_found` (404) for an unknown organization.
    */
   async applyUpgrade(
@@ -145,11 +153,12 @@ export class TierService {
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
       if (previous === tier) return { previous, tier, changed: false };
-      await tx.query('UPDATE organizations SET tier = $2, tier_updated_at = $3, updated_at = $3 WHERE organization_id = $1', [
-        organizationId,
-        tier,
-        this.clock.now().toISOString(),
-      ]);
+      await tx.query(
+        `UPDATE organizations SET tier = $2, tier_version = tier_version + 1, tier_updated_at = $3, updated_at = $3
+          WHERE organization_id = $1`,
+        [organizationId, tier, this.clock.now().toISOString()],
+      );
+      this.#changed.add(organizationId);
       const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
       await this.audit.append(tx, organizationId, {
         event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
@@ -161,6 +170,43 @@ export class TierService {
       return { previous, tier, changed: true };
     };
     return q ? run(q) : this.db.tx(run);
+  }
+
+  /**
+   * Tells the TenantLimiter of every organization whose tier this unit of work changed its committed tier
+   * and tier_version (read back from Postgres, so a change that rolled back tells nothing new). Call once
+   * the transactions are over and before answering, so the next request is limited by the new tier. Never
+   * throws: a limiter that missed the notice is corrected by the next request that read the tier afresh
+   * (within API_KEY_CACHE_SECONDS); the failure is logged.
+   */
+  async publishTierChanges(): Promise<void> {
+    if (this.#changed.size === 0) return;
+    const ids = [...this.#changed];
+    this.#changed.clear();
+    try {
+      const rows = await this.db.query<{ organization_id: string; tier: string; tier_version: string }>(
+        'SELECT organization_id, tier, tier_version FROM organizations WHERE organization_id = ANY($1::uuid[])',
+        [ids],
+      );
+      await Promise.all(rows.map((r) => this.limiter.setTier(r.organization_id, { tier: tierOf(r.tier), version: Number(r.tier_version) })));
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'tier change not passed to the rate limiter; it applies once API-key caches refresh',
+          tenants: ids,
+          error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        }),
+      );
+    }
+  }
+
+  /**
+   * Whether `target` ranks strictly above the organization's `current` tier (a stored value that is not a
+   * known tier counts as `free`): the rule every upgrade path applies.
+   */
+  isUpgrade(current: string, target: TierName): boolean {
+    return checkUpgrade(tierOf(current), target).ok;
   }
 
   /**

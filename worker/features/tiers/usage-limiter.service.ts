@@ -1,11 +1,15 @@
 import type { Clock } from '../../platform/clock.ts';
-import { TIER_CONFIG, type TierName } from './tiers.ts';
+import { dailyLimit, type TierName, type TierView } from './tiers.ts';
 import type { CounterKind, LimitResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 
 /**
  * Per-tenant daily counters (API calls, issued tokens), held by one TenantLimiter Durable Object per
  * organization. Check-and-count happens inside the object, so it is exact under concurrency.
  * A stub is made per call: a stub that saw an exception is broken and must not be reused.
+ *
+ * The tier can be given as a bare name (its limit is applied as is) or as a {@link TierView} read with its
+ * `tier_version`: then the object applies the newest tier it knows of, which is how a tier change reaches
+ * requests whose isolate still holds the old tier in its API-key cache.
  */
 export class UsageLimiterService {
   constructor(
@@ -17,16 +21,16 @@ export class UsageLimiterService {
    * Counts one API call against the tier's daily call limit. `allowed: false` means the limit was already
    * reached and nothing was counted. Rejects when the Durable Object is unreachable.
    */
-  countCall(organizationId: string, tier: TierName): Promise<LimitResult> {
-    return this.#count(organizationId, 'calls', TIER_CONFIG[tier].max_calls_per_day, 1);
+  countCall(organizationId: string, tier: TierName | TierView): Promise<LimitResult> {
+    return this.#count(organizationId, 'calls', tier, 1);
   }
 
   /**
    * Counts `n` issued tokens against the tier's daily token limit, for the token issuer. All or nothing:
    * `allowed: false` means none of the `n` was counted. Rejects when the Durable Object is unreachable.
    */
-  countTokens(organizationId: string, tier: TierName, n = 1): Promise<LimitResult> {
-    return this.#count(organizationId, 'tokens', TIER_CONFIG[tier].max_tokens_per_day, n);
+  countTokens(organizationId: string, tier: TierName | TierView, n = 1): Promise<LimitResult> {
+    return this.#count(organizationId, 'tokens', tier, n);
   }
 
   /**
@@ -42,11 +46,20 @@ export class UsageLimiterService {
     return this.#stub(organizationId).usage(this.clock.now().getTime());
   }
 
+  /**
+   * Tells the organization's limiter its tier after a change has committed; an older view than one it
+   * already knows changes nothing. Rejects when the Durable Object is unreachable.
+   */
+  setTier(organizationId: string, view: TierView): Promise<TierView> {
+    return this.#stub(organizationId).setTier(view);
+  }
+
   #stub(organizationId: string) {
     return this.ns.getByName(organizationId);
   }
 
-  #count(organizationId: string, kind: CounterKind, limit: number | null, n: number): Promise<LimitResult> {
+  #count(organizationId: string, kind: CounterKind, tier: TierName | TierView, n: number): Promise<LimitResult> {
+    const limit = typeof tier === 'string' ? dailyLimit(tier, kind) : tier;
     return this.#stub(organizationId).increment(kind, limit, this.clock.now().getTime(), n);
   }
 }
