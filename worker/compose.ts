@@ -195,14 +195,14 @@ export function createServices(d: Deps) {
       return once(
         'agentHooks',
         (): AgentHooks => ({
-          // Tier quota (tier issue): lock the organization row and enforce max_agents.
+          // Tier quota: lock the organization row and enforce max_agents.
           beforeCreate: (q, organizationId) => s.tier.enforceAgentLimit(q, organizationId),
-          // Identity material (DID issue): key pair, agent_did_keys row, agents.did.
+          // Identity material: key pair, agent_did_keys row, agents.did.
           afterCreate: async (q, agent) => {
             const { did, did_created_at } = await s.did.generateForAgent(q, agent);
             return { did, did_created_at };
           },
-          // After commit: DID cache invalidation (DID issue), analytics (tier/analytics issue).
+          // After commit: DID cache invalidation, analytics (tier/analytics issue).
           afterCommit: async (agent, change) => {
             if (change !== 'created') await s.did.invalidateAgent(agent.agent_id);
             s.analytics.recordAgentActivity(agent.organization_id, agent.agent_id, change);
