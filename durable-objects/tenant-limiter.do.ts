@@ -25,13 +25,15 @@ const DAY_MS = 86_400_000;
 export const KEEP_DAYS = 2;
 /** The cleanup alarm fires this long after UTC midnight, once the new day has begun everywhere. */
 export const ALARM_DELAY_MS = 60_000;
+const BAD_TIER_VIEW = 'tier must be { tier, version } with a known tier and an integer version ≥ 0';
 
 /**
  * One object per organization: its daily counters of API calls and issued tokens.
  *
  * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens', count INTEGER,
  * PRIMARY KEY (day, kind))`, and `tier(id 1, name TEXT, version INTEGER)`: the newest tier of the
- * organization this object has been told (see `setTier`). A day's row is never read after that day, so counters reset at UTC midnight
+ * organization this object has been told (see `setTier`). A day's row is never read after that day, so
+ * counters reset at UTC midnight
  * without any write. The alarm (one per object, armed by the first count) deletes every day older than
  * the KEEP_DAYS newest and re-arms for the next midnight while rows remain; it only ever deletes by a
  * cutoff, so running it twice (alarms are at-least-once) changes nothing.
@@ -53,7 +55,10 @@ export class TenantLimiter extends DurableObject {
         `CREATE TABLE IF NOT EXISTS counters (day TEXT NOT NULL, kind TEXT NOT NULL, count INTEGER NOT NULL,
          PRIMARY KEY (day, kind))`,
       );
-      ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS tier (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, version INTEGER NOT NULL)');
+      ctx.storage.sql.exec(
+        `CREATE TABLE IF NOT EXISTS tier (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL,
+         version INTEGER NOT NULL)`,
+      );
       const [row] = ctx.storage.sql.exec<{ name: string; version: number }>('SELECT name, version FROM tier').toArray();
       const stored = row ? { tier: row.name, version: row.version } : null;
       this.#tier = isTierView(stored) ? stored : null;
@@ -70,7 +75,7 @@ export class TenantLimiter extends DurableObject {
   async increment(kind: CounterKind, limit: number | null | TierView, nowMs: number, amount = 1): Promise<LimitResult> {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
     if (typeof limit === 'object' && limit !== null) {
-      if (!isTierView(limit)) throw new TypeError('tier must be { tier, version } with a known tier and an integer version ≥ 0');
+      if (!isTierView(limit)) throw new TypeError(BAD_TIER_VIEW);
       limit = dailyLimit(this.#adopt(limit).tier, kind);
     }
     if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
@@ -122,7 +127,7 @@ export class TenantLimiter extends DurableObject {
    * committed. Throws TypeError on a malformed view.
    */
   async setTier(view: TierView): Promise<TierView> {
-    if (!isTierView(view)) throw new TypeError('tier must be { tier, version } with a known tier and an integer version ≥ 0');
+    if (!isTierView(view)) throw new TypeError(BAD_TIER_VIEW);
     return this.#adopt(view);
   }
 

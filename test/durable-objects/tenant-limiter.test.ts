@@ -158,21 +158,23 @@ describe('TenantLimiter: the tier it applies', () => {
   const FREE = TIER_CONFIG.free.max_calls_per_day;
   const PRO = TIER_CONFIG.pro.max_calls_per_day;
 
-  it('applies the newest tier it knows: a tier it was told beats an older caller view, a newer view replaces it', async () => {
+  it('applies the newest tier it knows: one it was told beats an older caller view, a newer view replaces it', async () => {
     const stub = stubFor();
     const now = Date.now();
+    const free0 = { tier: 'free', version: 0 } as const;
     // A caller's view is applied (and remembered) when nothing newer is known.
-    expect(await stub.increment('calls', { tier: 'free', version: 0 }, now)).toMatchObject({ allowed: true, limit: FREE, count: 1 });
+    expect(await stub.increment('calls', free0, now)).toMatchObject({ allowed: true, limit: FREE, count: 1 });
     // The tier service tells it of an upgrade; callers still holding the old row get the new limit.
     expect(await stub.setTier({ tier: 'pro', version: 1 })).toEqual({ tier: 'pro', version: 1 });
-    expect(await stub.increment('calls', { tier: 'free', version: 0 }, now)).toMatchObject({ limit: PRO, count: 2, remaining: PRO! - 2 });
+    expect(await stub.increment('calls', free0, now)).toMatchObject({ limit: PRO, count: 2, remaining: PRO! - 2 });
     // A late or repeated notice of an older version changes nothing.
-    expect(await stub.setTier({ tier: 'free', version: 0 })).toEqual({ tier: 'pro', version: 1 });
+    expect(await stub.setTier(free0)).toEqual({ tier: 'pro', version: 1 });
     // A caller that read a newer version (a change whose notice was lost) moves it forward.
-    expect(await stub.increment('calls', { tier: 'enterprise', version: 2 }, now)).toMatchObject({ limit: null, remaining: null });
+    const enterprise2 = { tier: 'enterprise', version: 2 } as const;
+    expect(await stub.increment('calls', enterprise2, now)).toMatchObject({ limit: null, remaining: null });
     expect(await stub.increment('calls', { tier: 'pro', version: 1 }, now)).toMatchObject({ limit: null, count: 4 });
     // Token counters follow the same tier.
-    expect(await stub.increment('tokens', { tier: 'free', version: 0 }, now, 5)).toMatchObject({ limit: null });
+    expect(await stub.increment('tokens', free0, now, 5)).toMatchObject({ limit: null });
   });
 
   it('refuses a count past the new tier\'s limit after a downgrade', async () => {
@@ -181,13 +183,16 @@ describe('TenantLimiter: the tier it applies', () => {
     await stub.setTier({ tier: 'pro', version: 3 });
     await stub.increment('calls', { tier: 'pro', version: 3 }, now, FREE!);
     await stub.setTier({ tier: 'free', version: 4 });
-    expect(await stub.increment('calls', { tier: 'pro', version: 3 }, now)).toMatchObject({ allowed: false, limit: FREE, remaining: 0, count: FREE });
+    const refused = await stub.increment('calls', { tier: 'pro', version: 3 }, now);
+    expect(refused).toMatchObject({ allowed: false, limit: FREE, remaining: 0, count: FREE });
   });
 
   it('keeps the tier in its storage', async () => {
     const stub = stubFor();
     await stub.setTier({ tier: 'enterprise', version: 7 });
-    const rows = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec('SELECT name, version FROM tier').toArray());
+    const rows = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec('SELECT name, version FROM tier').toArray(),
+    );
     expect(rows).toEqual([{ name: 'enterprise', version: 7 }]);
   });
 

@@ -2,11 +2,11 @@
 // verification checkpoint (which GET /v1/audit/verify's routine mode cannot see) fails the next report,
 // naming the seq. A walk is reused for the report's 300 s, never longer.
 import { describe, expect, it } from 'vitest';
-import { agentInput, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
-import { sql, testDb } from '../../support/db.ts';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
 import { AuditVerificationService } from '../../../worker/features/audit/audit-verification.service.ts';
 import { ComplianceService } from '../../../worker/features/audit/compliance.service.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
+import { sql, testDb } from '../../support/db.ts';
+import { agentInput, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
 
 const where = 'organization_id = $1 AND seq = $2';
 
@@ -28,7 +28,10 @@ const tampers: Array<{ name: string; reason: string; tamper: (orgId: string, seq
   {
     name: 'changed',
     reason: 'hash_mismatch',
-    tamper: (orgId, seq) => sql(`UPDATE audit_events SET payload = payload || '{"forged":true}' WHERE ${where}`, [orgId, seq]).then(() => undefined),
+    tamper: (orgId, seq) =>
+      sql(`UPDATE audit_events SET payload = payload || '{"forged":true}' WHERE ${where}`, [orgId, seq]).then(
+        () => undefined,
+      ),
   },
   {
     name: 'deleted',
@@ -59,14 +62,23 @@ describe('compliance report: audit-trail is a full walk of the chain', () => {
       const { org, head } = await checkpointedOrg();
       await t.tamper(org.organization_id, 2);
       // The routine verification starts at the checkpoint and does not see it (its documented limit)...
-      expect(await json(await call('GET', '/v1/audit/verify', { token: org.api_key }))).toMatchObject({ verified: true, full: false });
+      expect(await json(await call('GET', '/v1/audit/verify', { token: org.api_key }))).toMatchObject({
+        verified: true,
+        full: false,
+      });
       // ...the report walks everything.
       const report = await json(await call('GET', '/v1/compliance/report', { token: org.api_key }));
       expect(report.overall_status).toBe('fail');
       const section = auditTrail(report);
       expect(section.status).toBe('fail');
       expect(section.findings).toEqual([
-        expect.objectContaining({ severity: 'fail', code: 'audit_chain_broken', seq: 2, reason: t.reason, walked_at: report.generated_at }),
+        expect.objectContaining({
+          severity: 'fail',
+          code: 'audit_chain_broken',
+          seq: 2,
+          reason: t.reason,
+          walked_at: report.generated_at,
+        }),
       ]);
       expect(section.findings[0].message).toContain('seq 2');
       // From now on the routine verification walks everything too, and fails.
@@ -90,7 +102,14 @@ describe('compliance report: audit-trail is a full walk of the chain', () => {
     expect(auditTrail(first)).toEqual({
       name: 'audit-trail',
       status: 'pass',
-      findings: [expect.objectContaining({ code: 'audit_chain_verified', seq: head, count: head, walked_at: new Date(t0).toISOString() })],
+      findings: [
+        expect.objectContaining({
+          code: 'audit_chain_verified',
+          seq: head,
+          count: head,
+          walked_at: new Date(t0).toISOString(),
+        }),
+      ],
     });
     expect(auditTrail(first).findings[0].message).toContain(`all ${head} events`);
 
@@ -138,7 +157,10 @@ describe('compliance report: the stored full walk (with or without a report cach
     const t0 = Date.parse('2031-03-01T00:00:00.000Z');
     const clock = new MovableClock(new Date(t0).toISOString());
     const store = new Map<string, unknown>();
-    const cache = { getJson: async (k: string) => store.get(k), setJson: async (k: string, v: unknown) => void store.set(k, v) };
+    const cache = {
+      getJson: async (k: string) => store.get(k),
+      setJson: async (k: string, v: unknown) => void store.set(k, v),
+    };
     await withService(
       clock,
       async (service, walks) => {
@@ -169,10 +191,15 @@ describe('compliance report: the stored full walk (with or without a report cach
       expect(auditTrail(await service.generateReport(org.organization_id)).status).toBe('pass');
       // The checkpointed event itself is changed: a routine verification sees that and records the break.
       await sql(`UPDATE audit_events SET actor = 'forged' WHERE ${where}`, [org.organization_id, head]);
-      expect(await verifier.verifyChain(org.organization_id)).toMatchObject({ verified: false, first_broken_seq: head });
+      expect(await verifier.verifyChain(org.organization_id)).toMatchObject({
+        verified: false,
+        first_broken_seq: head,
+      });
       const report = await service.generateReport(org.organization_id);
       expect(walks()).toBe(2);
-      expect(auditTrail(report).findings).toEqual([expect.objectContaining({ code: 'audit_chain_broken', seq: head, reason: 'hash_mismatch' })]);
+      expect(auditTrail(report).findings).toEqual([
+        expect.objectContaining({ code: 'audit_chain_broken', seq: head, reason: 'hash_mismatch' }),
+      ]);
     });
   });
 });

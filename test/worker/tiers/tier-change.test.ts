@@ -1,16 +1,16 @@
 // Tier changes apply at once: the request after a Stripe-applied upgrade or downgrade is limited by the new
 // tier, although the tenant's API-key row (with the old tier) is still in the isolate's key cache.
 import { describe, expect, it, vi } from 'vitest';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
-import { TierService } from '../../../worker/features/tiers/tier.service.ts';
-import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
-import { AuditService } from '../../../worker/features/audit/audit.service.ts';
-import { systemClock } from '../../../worker/platform/clock.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
-import { createOrg, json } from '../../support/worker.ts';
+import { AuditService } from '../../../worker/features/audit/audit.service.ts';
+import { TierService } from '../../../worker/features/tiers/tier.service.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
+import { systemClock } from '../../../worker/platform/clock.ts';
 import { bindings, clockedApp, withDb } from '../../support/clocked-app.ts';
-import { checkoutCompleted, deliver, subscriptionEvent } from '../../support/stripe.ts';
 import { sql } from '../../support/db.ts';
+import { checkoutCompleted, deliver, subscriptionEvent } from '../../support/stripe.ts';
+import { createOrg, json } from '../../support/worker.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE = String(TIER_CONFIG.free.max_calls_per_day);
@@ -36,9 +36,10 @@ describe('tier changes reach the rate limiter at once', () => {
 
     // The key row (tier free) is still cached in this isolate; the limiter knows better.
     expect(await limitOf(cachedKeys, org.api_key)).toEqual({ limit: PRO, remaining: String(Number(PRO) - 4) });
-    const [row] = await sql<{ tier: string; tier_version: string }>('SELECT tier, tier_version FROM organizations WHERE organization_id = $1', [
-      org.organization_id,
-    ]);
+    const [row] = await sql<{ tier: string; tier_version: string }>(
+      'SELECT tier, tier_version FROM organizations WHERE organization_id = $1',
+      [org.organization_id],
+    );
     expect(row).toEqual({ tier: 'pro', tier_version: '1' });
   });
 
@@ -49,7 +50,11 @@ describe('tier changes reach the rate limiter at once', () => {
     expect(unlimited.headers.get('RateLimit-Limit')).toBeNull();
 
     const now = Math.floor(Date.now() / 1000);
-    const ended = subscriptionEvent('customer.subscription.deleted', { id: `sub_${crypto.randomUUID().slice(0, 8)}`, orgId: org.organization_id, status: 'canceled' }, now);
+    const ended = subscriptionEvent(
+      'customer.subscription.deleted',
+      { id: `sub_${crypto.randomUUID().slice(0, 8)}`, orgId: org.organization_id, status: 'canceled' },
+      now,
+    );
     expect((await json(await deliver(ended, cachedKeys))).outcome).toBe('applied');
     expect((await limitOf(cachedKeys, org.api_key)).limit).toBe(FREE);
   });
@@ -58,7 +63,10 @@ describe('tier changes reach the rate limiter at once', () => {
     const org = await createOrg();
     expect((await limitOf(cachedKeys, org.api_key)).limit).toBe(FREE);
     // A change whose notice never reached the limiter (as if it was unreachable at the time).
-    await sql('UPDATE organizations SET tier = $2, tier_version = tier_version + 1 WHERE organization_id = $1', [org.organization_id, 'pro']);
+    await sql('UPDATE organizations SET tier = $2, tier_version = tier_version + 1 WHERE organization_id = $1', [
+      org.organization_id,
+      'pro',
+    ]);
     expect((await limitOf(cachedKeys, org.api_key)).limit).toBe(FREE);
     // A request whose key row is read from Postgres carries (pro, 1); the limiter keeps the newer view...
     expect((await limitOf(freshKeys, org.api_key)).limit).toBe(PRO);
@@ -79,11 +87,17 @@ describe('tier changes reach the rate limiter at once', () => {
       ).rejects.toThrow('roll back');
       await tiers.publishTierChanges();
       // setTier answers the tier in force: an equal or older view changes nothing.
-      expect(await limiter.setTier(org.organization_id, { tier: 'free', version: 0 })).toEqual({ tier: 'free', version: 0 });
+      expect(await limiter.setTier(org.organization_id, { tier: 'free', version: 0 })).toEqual({
+        tier: 'free',
+        version: 0,
+      });
 
       await tiers.applyUpgrade(org.organization_id, 'pro');
       await tiers.publishTierChanges();
-      expect(await limiter.setTier(org.organization_id, { tier: 'free', version: 0 })).toEqual({ tier: 'pro', version: 1 });
+      expect(await limiter.setTier(org.organization_id, { tier: 'free', version: 0 })).toEqual({
+        tier: 'pro',
+        version: 1,
+      });
     });
   });
 
@@ -100,7 +114,9 @@ describe('tier changes reach the rate limiter at once', () => {
       const res = await deliver(checkoutCompleted(org.organization_id, 'pro'), app);
       expect(res.status).toBe(200);
       expect((await json(res)).outcome).toBe('applied');
-      expect(errors.mock.calls.some(([line]) => String(line).includes('tier change not passed to the rate limiter'))).toBe(true);
+      expect(
+        errors.mock.calls.some(([line]) => String(line).includes('tier change not passed to the rate limiter')),
+      ).toBe(true);
     } finally {
       errors.mockRestore();
     }

@@ -1,11 +1,11 @@
 // GET /v1/webhooks/{id}/secret: a receiver that lost its signing secret reads it back (audited) and verifies
 // the next delivery with the `standardwebhooks` library; another tenant gets 404.
 import { describe, expect, it } from 'vitest';
-import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
+import { generateWebhookSecret } from '../../../worker/features/webhooks/standard-webhooks.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
 import { createWebhook, eventually, receiver, verify } from '../../support/webhooks.ts';
-import { generateWebhookSecret } from '../../../worker/features/webhooks/standard-webhooks.ts';
+import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 const readSecret = (token: string, id: string) => call('GET', `/v1/webhooks/${id}/secret`, { token });
 
@@ -27,7 +27,11 @@ describe('GET /v1/webhooks/{id}/secret', () => {
     expect(read).toEqual({ secret: hook.secret });
 
     await createAgent(org);
-    const [req] = await eventually(() => rx.requests(), (r) => r.length === 1, 'the delivery');
+    const [req] = await eventually(
+      () => rx.requests(),
+      (r) => r.length === 1,
+      'the delivery',
+    );
     expect(verify(read.secret, req!)).toMatchObject({ type: 'agent.created' });
     expect(() => verify(generateWebhookSecret(), req!)).toThrow(/signature/i);
   });
@@ -38,10 +42,18 @@ describe('GET /v1/webhooks/{id}/secret', () => {
     const hook = await createWebhook(org, rx.url);
     const rotated = await json(await call('POST', `/v1/webhooks/${hook.id}/rotate-secret`, { token: org.api_key }));
     const read = await json(await readSecret(org.api_key, hook.id));
-    expect(read).toEqual({ secret: rotated.secret, previous_secret: hook.secret, previous_expires_at: rotated.previous_secret_expires_at });
+    expect(read).toEqual({
+      secret: rotated.secret,
+      previous_secret: hook.secret,
+      previous_expires_at: rotated.previous_secret_expires_at,
+    });
 
     await createAgent(org);
-    const [req] = await eventually(() => rx.requests(), (r) => r.length === 1, 'the delivery');
+    const [req] = await eventually(
+      () => rx.requests(),
+      (r) => r.length === 1,
+      'the delivery',
+    );
     expect(verify(read.secret, req!)).toMatchObject({ type: 'agent.created' });
     expect(verify(read.previous_secret, req!)).toMatchObject({ type: 'agent.created' });
 
@@ -61,10 +73,15 @@ describe('GET /v1/webhooks/{id}/secret', () => {
       { actor: expect.stringMatching(/^api_key:/), subject: hook.id, payload: { previous_included: false } },
       { actor: expect.stringMatching(/^api_key:/), subject: hook.id, payload: { previous_included: true } },
     ]);
-    const chain = await sql<{ r: string }>('SELECT row_to_json(e)::text AS r FROM audit_events e WHERE organization_id = $1', [org.organization_id]);
+    const chain = await sql<{ r: string }>(
+      'SELECT row_to_json(e)::text AS r FROM audit_events e WHERE organization_id = $1',
+      [org.organization_id],
+    );
     expect(chain.map((c) => c.r).join('\n')).not.toContain(hook.secret.slice('whsec_'.length));
     // The chain with the reads in it still verifies.
-    expect(await json(await call('GET', '/v1/audit/verify?full=true', { token: org.api_key }))).toMatchObject({ verified: true });
+    expect(await json(await call('GET', '/v1/audit/verify?full=true', { token: org.api_key }))).toMatchObject({
+      verified: true,
+    });
   });
 
   it("answers 404 for another tenant's subscription and unknown ids, and records nothing", async () => {

@@ -1,5 +1,5 @@
-import type { Queryable } from '../../platform/db.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
+import type { Queryable } from '../../platform/db.ts';
 import type { AuditVerificationService, ChainBreakReason } from './audit-verification.service.ts';
 
 /** One walk of a whole chain (every event re-hashed from seq 1) and what it found. */

@@ -68,7 +68,9 @@ export const reportCacheKey = (organizationId: string) => `compliance:report:${o
 
 /** When the report's content was read: its generation, or the earlier start of the chain walk it reports. */
 function asOf(report: Omit<ComplianceReport, 'from_cache'>): number {
-  const times = report.sections.flatMap((s) => s.findings.map((f) => f.walked_at)).filter((t): t is string => t !== undefined);
+  const times = report.sections
+    .flatMap((s) => s.findings.map((f) => f.walked_at))
+    .filter((t): t is string => t !== undefined);
   return Math.min(Date.parse(report.generated_at ?? ''), ...times.map(Date.parse));
 }
 

@@ -95,7 +95,8 @@ export class StripeEventApplier {
     const org = await this.#lockOrganization(q, orgId);
     if (!org) return this.#ignore(event, 'unknown_organization', { organization_id: orgId });
     if (!this.tiers.isUpgrade(org.tier, target)) {
-      return { ...this.#ignore(event, 'not_an_upgrade', { organization_id: orgId, current: org.tier, target }), organizationId: orgId };
+      const fields = { organization_id: orgId, current: org.tier, target };
+      return { ...this.#ignore(event, 'not_an_upgrade', fields), organizationId: orgId };
     }
     await this.tiers.applyUpgrade(orgId, target, {
       q,

@@ -22,7 +22,8 @@ export function rateLimit(): MiddlewareHandler<TenantEnv> {
     let result: LimitResult;
     try {
       // The tier with its version: the limiter applies it, or a newer tier it has been told of.
-      result = await c.var.services.limiter.countCall(tenant.organizationId, { tier: tenant.tier, version: tenant.tierVersion });
+      const tier = { tier: tenant.tier, version: tenant.tierVersion };
+      result = await c.var.services.limiter.countCall(tenant.organizationId, tier);
     } catch (err) {
       console.error(
         JSON.stringify({

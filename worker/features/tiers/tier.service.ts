@@ -188,7 +188,9 @@ export class TierService {
         'SELECT organization_id, tier, tier_version FROM organizations WHERE organization_id = ANY($1::uuid[])',
         [ids],
       );
-      await Promise.all(rows.map((r) => this.limiter.setTier(r.organization_id, { tier: tierOf(r.tier), version: Number(r.tier_version) })));
+      await Promise.all(
+        rows.map((r) => this.limiter.setTier(r.organization_id, { tier: tierOf(r.tier), version: Number(r.tier_version) })),
+      );
     } catch (err) {
       console.error(
         JSON.stringify({

@@ -37,7 +37,11 @@ export interface TierView {
 }
 
 export const isTierView = (v: unknown): v is TierView =>
-  typeof v === 'object' && v !== null && isTierName((v as TierView).tier) && Number.isSafeInteger((v as TierView).version) && (v as TierView).version >= 0;
+  typeof v === 'object' &&
+  v !== null &&
+  isTierName((v as TierView).tier) &&
+  Number.isSafeInteger((v as TierView).version) &&
+  (v as TierView).version >= 0;
 
 /** The daily limit of a counter (`calls` or `tokens`) under a tier; null is unlimited. */
 export const dailyLimit = (tier: TierName, kind: 'calls' | 'tokens'): number | null =>

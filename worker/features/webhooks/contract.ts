@@ -51,8 +51,14 @@ export const RotatedSecretSchema = z
 export const WebhookSecretsSchema = z
   .object({
     secret: z.string().openapi({ description: 'The current `whsec_` signing secret' }),
-    previous_secret: z.string().optional().openapi({ description: 'The secret the last rotation replaced, while it still signs' }),
-    previous_expires_at: z.string().optional().openapi({ description: 'Until then deliveries are signed with both secrets' }),
+    previous_secret: z
+      .string()
+      .optional()
+      .openapi({ description: 'The secret the last rotation replaced, while it still signs' }),
+    previous_expires_at: z
+      .string()
+      .optional()
+      .openapi({ description: 'Until then deliveries are signed with both secrets' }),
   })
   .openapi('WebhookSecrets');
 

@@ -43,7 +43,8 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(getWebhookSecretRoute, async (c) => {
     c.header('cache-control', 'no-store');
-    return c.json(await c.var.services.webhooks.readSecret(c.var.tenant.organizationId, c.req.valid('param').id, actor(c)), 200);
+    const { id } = c.req.valid('param');
+    return c.json(await c.var.services.webhooks.readSecret(c.var.tenant.organizationId, id, actor(c)), 200);
   });
 
   app.openapi(listDeliveriesRoute, async (c) => {

@@ -234,20 +234,30 @@ export class WebhookService {
    * `key_custody_unavailable` (503) when the secret cannot be opened.
    */
   async readSecret(organizationId: string, id: string, actor: string): Promise<WebhookSecrets> {
-    const [row] = await this.db.query<{ secret_ciphertext: string; previous_secret_ciphertext: string | null; previous_secret_expires_at: string | Date | null }>(
+    const [row] = await this.db.query<{
+      secret_ciphertext: string;
+      previous_secret_ciphertext: string | null;
+      previous_secret_expires_at: string | Date | null;
+    }>(
       `SELECT secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at FROM webhook_subscriptions
         WHERE id = $1 AND organization_id = $2`,
       [id, organizationId],
     );
     if (!row) throw notFound('Webhook subscription');
     const previousUntil = toIsoOrNull(row.previous_secret_expires_at);
-    const previousLive = row.previous_secret_ciphertext && previousUntil && Date.parse(previousUntil) > this.clock.now().getTime();
+    const previousLive =
+      row.previous_secret_ciphertext && previousUntil && Date.parse(previousUntil) > this.clock.now().getTime();
     const [secret, previous] = await Promise.all([
       this.secrets.open(row.secret_ciphertext),
       previousLive ? this.secrets.open(row.previous_secret_ciphertext!) : undefined,
     ]);
     await this.db.tx((q) =>
-      this.audit.append(q, organizationId, { event_type: 'webhook.secret_read', actor, subject: id, payload: { previous_included: Boolean(previous) } }),
+      this.audit.append(q, organizationId, {
+        event_type: 'webhook.secret_read',
+        actor,
+        subject: id,
+        payload: { previous_included: Boolean(previous) },
+      }),
     );
     return previous ? { secret, previous_secret: previous, previous_expires_at: previousUntil! } : { secret };
   }
