@@ -33,10 +33,9 @@ const BAD_TIER_VIEW = 'tier must be { tier, version } with a known tier and an i
  * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens', count INTEGER,
  * PRIMARY KEY (day, kind))`, and `tier(id 1, name TEXT, version INTEGER)`: the newest tier of the
  * organization this object has been told (see `setTier`). A day's row is never read after that day, so
- * counters reset at UTC midnight
- * without any write. The alarm (one per object, armed by the first count) deletes every day older than
- * the KEEP_DAYS newest and re-arms for the next midnight while rows remain; it only ever deletes by a
- * cutoff, so running it twice (alarms are at-least-once) changes nothing.
+ * counters reset at UTC midnight without any write. The alarm (one per object, armed by the first count)
+ * deletes every day older than the KEEP_DAYS newest and re-arms for the next midnight while rows remain; it
+ * only ever deletes by a cutoff, so running it twice (alarms are at-least-once) changes nothing.
  *
  * The caller passes `nowMs` (its injected clock), which keeps this object free of hidden time. Each method
  * checks and counts synchronously, with no await in between, so N concurrent increments against a limit
