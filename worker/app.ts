@@ -13,6 +13,7 @@ import { agentRoutes } from './features/agents/routes.ts';
 import { didRoutes } from './features/did/routes.ts';
 import { webhookRoutes } from './features/webhooks/routes.ts';
 import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
+import { publishTierChanges } from './features/tiers/tier-publish.ts';
 import { analyticsRoutes } from './features/analytics/routes.ts';
 import { tierRoutes } from './features/tiers/routes.ts';
 import { auditRoutes } from './features/audit/routes.ts';
@@ -55,6 +56,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use('*', deps({ clock: options.clock, idleTimer: options.idleTimer }));
   app.use('*', kickWebhooks());
+  app.use('*', publishTierChanges());
 
   healthRoutes(app);
   adminRoutes(app);
