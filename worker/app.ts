@@ -11,6 +11,7 @@ import { healthRoutes } from './features/health/routes.ts';
 import { adminRoutes } from './features/agents/admin-routes.ts';
 import { agentRoutes } from './features/agents/routes.ts';
 import { didRoutes } from './features/did/routes.ts';
+import { vcRoutes } from './features/vc/routes.ts';
 import { webhookRoutes } from './features/webhooks/routes.ts';
 import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
 import { analyticsRoutes } from './features/analytics/routes.ts';
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   adminRoutes(app);
   agentRoutes(app);
   didRoutes(app);
+  vcRoutes(app);
   webhookRoutes(app);
   analyticsRoutes(app);
   tierRoutes(app);

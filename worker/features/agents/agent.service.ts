@@ -44,6 +44,8 @@ export interface AgentHooks {
   beforeCreate?(q: Queryable, organizationId: string): Promise<void>;
   /** After the insert: identity material (the DID). May update the agent row. */
   afterCreate?(q: Queryable, agent: Agent): Promise<Partial<Agent>>;
+  /** Inside the decommission's transaction, after the status change: revocation of what the agent holds. */
+  onDecommission?(q: Queryable, agent: Agent): Promise<void>;
   /** After commit of any change: cache invalidation, analytics. */
   afterCommit?(agent: Agent, change: 'created' | 'updated' | 'decommissioned'): Promise<void>;
 }
@@ -185,6 +187,7 @@ export class AgentService {
         [agentId, organizationId],
       );
       const updated = toAgent(row!);
+      await this.hooks.onDecommission?.(q, updated);
       await this.audit.append(q, organizationId, { event_type: 'agent.decommissioned', actor, subject: agentId });
       await this.events?.announce(q, organizationId, 'agent.decommissioned', { agent: updated });
       return updated;
