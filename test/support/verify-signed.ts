@@ -48,6 +48,9 @@ export async function verifyVcJwt(jwt: string): Promise<{ header: CompactJWSHead
   return { header: protectedHeader, credential: JSON.parse(new TextDecoder().decode(payload)) };
 }
 
+/** A JWT response body (`application/vc+jwt` is ASCII; workerd warns on `.text()` of a non-text type). */
+export const bodyText = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
+
 /** The bitstring of an `encodedList`: Multibase `u` + base64url (no padding) of the GZIP-compressed bits. */
 export async function decodeStatusList(encodedList: string): Promise<Uint8Array> {
   expect(encodedList[0]).toBe('u');
