@@ -3,7 +3,7 @@
 // their own cache entries; a hit serves a stored signed body and must cost no more than a did.json hit (goal:
 // card ÷ did.json ≥ 0.95, within this machine's noise). Load generator and workerd share the machine's cores:
 // read the ratios, not the absolute figures.
-import { measure, postJson, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
+import { type Measurement, measure, postJson, ratio, report, startBenchWorker } from './harness.ts';
 
 const ROUNDS = 2;
 const SECONDS = 4;
@@ -13,8 +13,16 @@ type Row = Record<string, unknown>;
 export async function run(): Promise<Row[]> {
   const w = await startBenchWorker();
   try {
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'card-bench', tier: 'enterprise' });
-    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, { email: 'bench@example.com', owner: 'bench', agent_type: 'assistant', capabilities: ['search'] });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'card-bench',
+      tier: 'enterprise',
+    });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
+      email: 'bench@example.com',
+      owner: 'bench',
+      agent_type: 'assistant',
+      capabilities: ['search'],
+    });
     const routes: Record<string, string> = {
       livez: `${w.url}/livez`,
       did: `${w.url}/agents/${agent.agent_id}/did.json`,
@@ -26,11 +34,11 @@ export async function run(): Promise<Row[]> {
       if (res.status !== 200) throw new Error(`warm-up ${url}: ${res.status} ${await res.text()}`);
       await res.arrayBuffer();
     }
-    const runs: Record<string, Measurement[]> = {};
+    const runs: Record<string, Measurement[]> = Object.fromEntries(Object.keys(routes).map((name) => [name, []]));
     for (let i = 0; i < ROUNDS; i++) {
       for (const [name, url] of Object.entries(routes)) {
         process.stderr.write('.');
-        (runs[name] ??= []).push(await measure(url, { durationSec: SECONDS }));
+        runs[name]!.push(await measure(url, { durationSec: SECONDS }));
       }
     }
     const m = Object.fromEntries(
@@ -46,8 +54,18 @@ export async function run(): Promise<Row[]> {
     const rows: Row[] = [
       { route: 'GET /livez', ...m.livez, vs_livez: 1 },
       { route: 'GET /agents/{id}/did.json (hit)', ...m.did, vs_livez: ratio(m.did!.rps, m.livez!.rps), vs_did: 1 },
-      { route: 'GET /agents/{id}/.well-known/agent-card.json (hit)', ...m.card, vs_livez: ratio(m.card!.rps, m.livez!.rps), vs_did: ratio(m.card!.rps, m.did!.rps) },
-      { route: 'GET /agents/{id}/credential (hit)', ...m.credential, vs_livez: ratio(m.credential!.rps, m.livez!.rps), vs_did: ratio(m.credential!.rps, m.did!.rps) },
+      {
+        route: 'GET /agents/{id}/.well-known/agent-card.json (hit)',
+        ...m.card,
+        vs_livez: ratio(m.card!.rps, m.livez!.rps),
+        vs_did: ratio(m.card!.rps, m.did!.rps),
+      },
+      {
+        route: 'GET /agents/{id}/credential (hit)',
+        ...m.credential,
+        vs_livez: ratio(m.credential!.rps, m.livez!.rps),
+        vs_did: ratio(m.credential!.rps, m.did!.rps),
+      },
     ];
     report('card', rows);
     return rows;

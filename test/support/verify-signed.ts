@@ -2,15 +2,28 @@
 // web-did-resolver, canonicalizes with another JCS library (json-canonicalize; the Worker uses canonicalize),
 // verifies with jose and decodes status lists with the platform's DecompressionStream. Test files using it
 // mock `cross-fetch` with test/support/worker-fetch.ts, so the resolver reaches the Worker under test.
-import { expect } from 'vitest';
+
 import { Resolver } from 'did-resolver';
-import { getResolver } from 'web-did-resolver';
+import {
+  type CompactJWSHeaderParameters,
+  compactVerify,
+  type FlattenedJWSInput,
+  flattenedVerify,
+  importJWK,
+  type JWSHeaderParameters,
+} from 'jose';
 import { canonicalize } from 'json-canonicalize';
-import { compactVerify, flattenedVerify, importJWK, type CompactJWSHeaderParameters, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose';
+import { expect } from 'vitest';
+import { getResolver } from 'web-did-resolver';
 
 const resolver = new Resolver(getResolver(), { cache: false });
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+const fromB64url = (s: string) =>
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
 /**
  * The public key a `kid` (`<did>#<fragment>`) names: the DID is resolved over did:web, and the key must be a
@@ -21,7 +34,8 @@ export async function resolveKey(header: JWSHeaderParameters): Promise<CryptoKey
   if (typeof kid !== 'string' || !kid.includes('#')) throw new Error(`kid is not a DID URL: ${kid}`);
   const did = kid.slice(0, kid.indexOf('#'));
   const result = await resolver.resolve(did);
-  if (result.didResolutionMetadata.error) throw new Error(`cannot resolve ${did}: ${result.didResolutionMetadata.error}`);
+  if (result.didResolutionMetadata.error)
+    throw new Error(`cannot resolve ${did}: ${result.didResolutionMetadata.error}`);
   const doc = result.didDocument!;
   const method = doc.verificationMethod?.find((m) => m.id === kid);
   if (!method?.publicKeyJwk) throw new Error(`${did} has no verification method ${kid}`);

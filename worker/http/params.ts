@@ -8,6 +8,7 @@ import { AppError, zodFieldErrors } from './errors.ts';
  */
 export function validParams<S extends z.ZodType>(schema: S, params: unknown): z.infer<S> {
   const result = schema.safeParse(params);
-  if (!result.success) throw new AppError('validation_failed', 'Request validation failed', { errors: zodFieldErrors(result.error) });
+  if (!result.success)
+    throw new AppError('validation_failed', 'Request validation failed', { errors: zodFieldErrors(result.error) });
   return result.data;
 }

@@ -1,9 +1,9 @@
 // Signed A2A agent cards, checked by an independent verifier (test/support/verify-signed.ts): did-resolver +
 // web-did-resolver for the key, another JCS library for the payload, jose for the detached JWS.
 import { describe, expect, it, vi } from 'vitest';
-import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 import { withRequestLog } from '../../support/did.ts';
 import { verifyCard } from '../../support/verify-signed.ts';
+import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 
@@ -41,15 +41,22 @@ describe('GET /agents/{id}/.well-known/agent-card.json', () => {
       capabilities: {},
       defaultInputModes: ['text/plain'],
       defaultOutputModes: ['text/plain'],
-      securitySchemes: { agentidp: { type: 'openIdConnect', openIdConnectUrl: 'https://idp.test/oidc/.well-known/openid-configuration' } },
+      securitySchemes: {
+        agentidp: { type: 'openIdConnect', openIdConnectUrl: 'https://idp.test/oidc/.well-known/openid-configuration' },
+      },
       security: [{ agentidp: [] }],
     });
     expect(card.description).toContain('planner');
     expect(card.skills.map((s: any) => s.id)).toEqual(['search', 'book']);
-    for (const skill of card.skills) expect(skill).toEqual({ id: skill.id, name: skill.id, description: expect.any(String), tags: [skill.id] });
+    for (const skill of card.skills)
+      expect(skill).toEqual({ id: skill.id, name: skill.id, description: expect.any(String), tags: [skill.id] });
 
     const header = await verifyCard(card);
-    expect(header).toEqual({ alg: 'ES256', kid: expect.stringMatching(new RegExp(`^${agent.did}#[A-Za-z0-9_-]{43}$`)), typ: 'JOSE' });
+    expect(header).toEqual({
+      alg: 'ES256',
+      kid: expect.stringMatching(new RegExp(`^${agent.did}#[A-Za-z0-9_-]{43}$`)),
+      typ: 'JOSE',
+    });
   });
 
   it('fails verification when any one field is changed', async () => {
@@ -61,7 +68,15 @@ describe('GET /agents/{id}/.well-known/agent-card.json', () => {
       { ...card, name: 'someone-else@example.com' },
       { ...card, url: 'https://evil.example/a2a' },
       { ...card, skills: [...card.skills, { id: 'pay', name: 'pay', description: 'x', tags: ['pay'] }] },
-      { ...card, securitySchemes: { agentidp: { ...card.securitySchemes.agentidp, openIdConnectUrl: 'https://evil.example/.well-known/openid-configuration' } } },
+      {
+        ...card,
+        securitySchemes: {
+          agentidp: {
+            ...card.securitySchemes.agentidp,
+            openIdConnectUrl: 'https://evil.example/.well-known/openid-configuration',
+          },
+        },
+      },
       { ...card, extra: true },
     ];
     for (const forged of forgeries) {
@@ -96,7 +111,10 @@ describe('GET /agents/{id}/.well-known/agent-card.json', () => {
     const notModified = await call('GET', cardPath(agent.agent_id), { headers: { 'if-none-match': etag } });
     expect(notModified.status).toBe(304);
 
-    const patched = await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { capabilities: ['translate'] } });
+    const patched = await call('PATCH', `/v1/agents/${agent.agent_id}`, {
+      token: org.api_key,
+      body: { capabilities: ['translate'] },
+    });
     expect(patched.status).toBe(200);
     const { res, card } = await getCard(agent.agent_id);
     expect(res.headers.get('etag')).not.toBe(etag);

@@ -2,9 +2,9 @@
 // (test/support/verify-signed.ts): the issuer key resolved over did:web, jose for the JWTs, the status list
 // gunzipped by the platform's DecompressionStream.
 import { describe, expect, it, vi } from 'vitest';
-import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 import { withRequestLog } from '../../support/did.ts';
 import { bitAt, bodyText, decodeStatusList, verifyVcJwt } from '../../support/verify-signed.ts';
+import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 
@@ -33,7 +33,11 @@ async function revocationBit(credential: any): Promise<number> {
     id: status.statusListCredential,
     type: ['VerifiableCredential', 'BitstringStatusListCredential'],
     issuer: INSTANCE_DID,
-    credentialSubject: { id: `${status.statusListCredential}#list`, type: 'BitstringStatusList', statusPurpose: 'revocation' },
+    credentialSubject: {
+      id: `${status.statusListCredential}#list`,
+      type: 'BitstringStatusList',
+      statusPurpose: 'revocation',
+    },
   });
   const bits = await decodeStatusList(list.credentialSubject.encodedList);
   expect(bits.length).toBeGreaterThanOrEqual(16 * 1024); // the specification's minimum
@@ -43,11 +47,21 @@ async function revocationBit(credential: any): Promise<number> {
 describe('GET /agents/{id}/credential', () => {
   it('is a VC 2.0 JWT issued by the instance DID, whose key the instance DID document carries', async () => {
     const org = await createOrg();
-    const agent = await createAgent(org, { email: 'a@example.com', owner: 'team-x', agent_type: 'retriever', capabilities: ['search', 'summarize'] });
+    const agent = await createAgent(org, {
+      email: 'a@example.com',
+      owner: 'team-x',
+      agent_type: 'retriever',
+      capabilities: ['search', 'summarize'],
+    });
     const { res, header, credential } = await getCredential(agent.agent_id);
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
     expect(res.headers.get('etag')).toMatch(/^"[0-9a-f]+\.vc"$/);
-    expect(header).toEqual({ alg: 'ES256', kid: expect.stringMatching(/^did:web:idp\.test#[A-Za-z0-9_-]{43}$/), typ: 'vc+jwt', cty: 'vc' });
+    expect(header).toEqual({
+      alg: 'ES256',
+      kid: expect.stringMatching(/^did:web:idp\.test#[A-Za-z0-9_-]{43}$/),
+      typ: 'vc+jwt',
+      cty: 'vc',
+    });
 
     const instanceDoc = await json(await call('GET', '/.well-known/did.json'));
     expect(instanceDoc.assertionMethod).toContain(header.kid);
@@ -103,7 +117,10 @@ describe('GET /agents/{id}/credential', () => {
     expect(await bodyText(result)).toBe(first.jwt);
     expect(lineFor(result).db_queries).toBe(0);
 
-    await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { capabilities: ['translate'], owner: 'team-y' } });
+    await call('PATCH', `/v1/agents/${agent.agent_id}`, {
+      token: org.api_key,
+      body: { capabilities: ['translate'], owner: 'team-y' },
+    });
     const second = await getCredential(agent.agent_id);
     expect(second.credential.id).not.toBe(first.credential.id);
     expect(second.credential.credentialSubject).toMatchObject({ capabilities: ['translate'], owner: 'team-y' });
@@ -116,7 +133,11 @@ describe('GET /agents/{id}/credential', () => {
 
   it('gives agents distinct entries, also when an agent first asks for its credential several times at once', async () => {
     const org = await createOrg();
-    const agents = await Promise.all([0, 1, 2, 3].map((n) => createAgent(org, { email: `p${n}@example.com`, owner: 'o', agent_type: 't', capabilities: [] })));
+    const agents = await Promise.all(
+      [0, 1, 2, 3].map((n) =>
+        createAgent(org, { email: `p${n}@example.com`, owner: 'o', agent_type: 't', capabilities: [] }),
+      ),
+    );
     const entries = new Set<string>();
     for (const agent of agents) {
       const all = await Promise.all([0, 1, 2].map(() => getCredential(agent.agent_id)));

@@ -3,9 +3,9 @@
 // injected clock; nothing sleeps. This file has its own isolate memory and Redis namespace, so the moved clock
 // touches no other test.
 import { describe, expect, it, vi } from 'vitest';
-import { call, createAgent, createOrg } from '../../support/worker.ts';
 import { clockedApp, MovableClock, withDb } from '../../support/clocked-app.ts';
 import { bitAt, bodyText, decodeStatusList, verifyVcJwt } from '../../support/verify-signed.ts';
+import { call, createAgent, createOrg } from '../../support/worker.ts';
 
 vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 
@@ -29,7 +29,10 @@ async function setup() {
     expect(list.status).toBe(200);
     const maxAge = Number(/max-age=(\d+)/.exec(list.headers.get('cache-control')!)![1]);
     const { credential: body } = await verifyVcJwt(await bodyText(list));
-    return { bit: bitAt(await decodeStatusList(body.credentialSubject.encodedList), Number(status.statusListIndex)), maxAge };
+    return {
+      bit: bitAt(await decodeStatusList(body.credentialSubject.encodedList), Number(status.statusListIndex)),
+      maxAge,
+    };
   };
   return { t0, clock, app, org, agent, read };
 }
@@ -40,7 +43,9 @@ describe('status list cache time', () => {
     expect(await read()).toEqual({ bit: 0, maxAge: 60 });
 
     // A decommission whose cache invalidation never reached this isolate (another isolate's, or a lost one).
-    await withDb((db) => db.query('UPDATE agent_status_entries SET revoked_at = now() WHERE agent_id = $1', [agent.agent_id]));
+    await withDb((db) =>
+      db.query('UPDATE agent_status_entries SET revoked_at = now() WHERE agent_id = $1', [agent.agent_id]),
+    );
 
     clock.set(at(t0, 1));
     expect(await read()).toEqual({ bit: 0, maxAge: 59 }); // the cached list, and clients are told it has 59 s left

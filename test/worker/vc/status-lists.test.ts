@@ -1,9 +1,9 @@
 // The bitstring encoding (W3C Bitstring Status List) and the allocation of status entries.
 import { describe, expect, it, vi } from 'vitest';
 import { encodeStatusList, STATUS_LIST_BITS } from '../../../worker/features/vc/bitstring.ts';
-import { call, createAgent, createOrg } from '../../support/worker.ts';
 import { withDb } from '../../support/clocked-app.ts';
 import { bitAt, bodyText, decodeStatusList, verifyVcJwt } from '../../support/verify-signed.ts';
+import { call, createAgent, createOrg } from '../../support/worker.ts';
 
 vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 
@@ -38,9 +38,10 @@ describe('status entry allocation', () => {
     const after = await entryOf((await createAgent(org)).agent_id);
     expect(after.statusListCredential).not.toBe(before.statusListCredential);
     const [list] = await withDb((db) =>
-      db.query<{ size_bits: number; allocated: number }>('SELECT size_bits, allocated FROM status_lists WHERE list_id = $1', [
-        after.statusListCredential.split('/').pop(),
-      ]),
+      db.query<{ size_bits: number; allocated: number }>(
+        'SELECT size_bits, allocated FROM status_lists WHERE list_id = $1',
+        [after.statusListCredential.split('/').pop()],
+      ),
     );
     expect(list!.size_bits).toBe(STATUS_LIST_BITS);
     expect(list!.allocated).toBeGreaterThanOrEqual(1); // other test files may allocate in it too

@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import { utf8 } from '../../platform/encoding.ts';
-import { signDetached, type DidSigner } from './did-signer.ts';
+import { type DidSigner, signDetached } from './did-signer.ts';
 
 /** Shapes of the A2A (Agent2Agent protocol 0.3) agent card, and pure builders for it. */
 
@@ -81,7 +81,12 @@ export function buildA2aCard(src: CardSource, ctx: CardContext): A2aCard {
     security: [{ [SECURITY_SCHEME]: [] }],
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
-    skills: src.capabilities.map((cap) => ({ id: cap, name: cap, description: `Capability "${cap}" registered for this agent`, tags: [cap] })),
+    skills: src.capabilities.map((cap) => ({
+      id: cap,
+      name: cap,
+      description: `Capability "${cap}" registered for this agent`,
+      tags: [cap],
+    })),
   };
 }
 

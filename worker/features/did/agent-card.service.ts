@@ -3,10 +3,10 @@ import type { Clock } from '../../platform/clock.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import type { Db } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import { buildA2aCard, signA2aCard, type CardContext } from './a2a-card.ts';
-import { ArtifactCache, type Artifact } from './artifact-cache.ts';
-import { agentDid, didWebOrigin } from './did-web.ts';
+import { buildA2aCard, type CardContext, signA2aCard } from './a2a-card.ts';
+import { type Artifact, ArtifactCache } from './artifact-cache.ts';
 import { custodySigner } from './did-signer.ts';
+import { agentDid, didWebOrigin } from './did-web.ts';
 import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
 import { TtlMemoryCache } from './ttl-memory-cache.ts';
 
@@ -104,7 +104,8 @@ export class AgentCardService {
     if (!row) return undefined;
     const builtAt = this.clock.now().getTime();
     if (row.status === 'decommissioned') return { v: 1, key: did, builtAt, gone: true };
-    if (!row.kid || !row.custody || !row.private_key_ref) throw new AppError('key_unavailable', 'The agent has no signing key');
+    if (!row.kid || !row.custody || !row.private_key_ref)
+      throw new AppError('key_unavailable', 'The agent has no signing key');
     const origin = didWebOrigin(this.options.domain);
     const ctx: CardContext = { origin, oidcIssuer: this.options.oidcIssuer ?? `${origin}/oidc` };
     const card = buildA2aCard(

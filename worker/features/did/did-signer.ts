@@ -8,7 +8,11 @@ export interface DidSigner {
 }
 
 /** The signer of a key row (`custody`, `private_key_ref`); nothing is opened until it signs. */
-export function custodySigner(custodies: KeyCustodies, keyId: string, key: { custody: CustodyKind; private_key_ref: string }): DidSigner {
+export function custodySigner(
+  custodies: KeyCustodies,
+  keyId: string,
+  key: { custody: CustodyKind; private_key_ref: string },
+): DidSigner {
   return { keyId, sign: (data) => custodies.of(key.custody).sign(key.private_key_ref, data) };
 }
 
@@ -17,7 +21,11 @@ const protectedHeader = (signer: DidSigner, extra: Record<string, string>) =>
   toBase64Url(utf8(JSON.stringify({ alg: 'ES256', kid: signer.keyId, ...extra })));
 
 /** A compact JWS (a JWT when `payload` is a claims set). Throws the custody's errors. */
-export async function signCompact(signer: DidSigner, extra: Record<string, string>, payload: Uint8Array): Promise<string> {
+export async function signCompact(
+  signer: DidSigner,
+  extra: Record<string, string>,
+  payload: Uint8Array,
+): Promise<string> {
   const input = `${protectedHeader(signer, extra)}.${toBase64Url(payload)}`;
   return `${input}.${toBase64Url(await signer.sign(utf8(input)))}`;
 }

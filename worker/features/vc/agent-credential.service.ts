@@ -4,10 +4,10 @@ import { sha256Hex } from '../../platform/crypto.ts';
 import type { Db, Queryable } from '../../platform/db.ts';
 import { utf8 } from '../../platform/encoding.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import { ArtifactCache, type Artifact } from '../did/artifact-cache.ts';
+import { type Artifact, ArtifactCache } from '../did/artifact-cache.ts';
 import type { DidService } from '../did/did.service.ts';
-import { didWebOrigin } from '../did/did-web.ts';
 import { signCompact } from '../did/did-signer.ts';
+import { didWebOrigin } from '../did/did-web.ts';
 import { TtlMemoryCache } from '../did/ttl-memory-cache.ts';
 import type { StatusListService } from './status-list.service.ts';
 import { agentIdentityCredential, statusListEntry, VC_JWT_HEADER } from './vc-documents.ts';
@@ -123,7 +123,9 @@ export class AgentCredentialService {
    */
   async #allocate(agentId: string): Promise<SubjectRow | undefined> {
     return this.db.tx(async (q: Queryable) => {
-      const [locked] = await q.query<{ status: string }>('SELECT status FROM agents WHERE agent_id = $1 FOR UPDATE', [agentId]);
+      const [locked] = await q.query<{ status: string }>('SELECT status FROM agents WHERE agent_id = $1 FOR UPDATE', [
+        agentId,
+      ]);
       if (!locked) return undefined;
       if (locked.status !== 'decommissioned') await this.statusLists.entryFor(q, agentId);
       const [row] = await q.query<SubjectRow>(SUBJECT_SQL, [agentId]);

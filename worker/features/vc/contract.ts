@@ -4,7 +4,8 @@ import { StrictAgentIdParam } from '../did/contract.ts';
 import { VC_JWT_MEDIA_TYPE } from './vc-documents.ts';
 
 const Jwt = z.string().openapi({
-  description: 'Compact JWS (VC-JOSE-COSE): header `{ alg: "ES256", kid: "did:web:<DID_WEB_DOMAIN>#<key id>", typ: "vc+jwt", cty: "vc" }`, payload the credential',
+  description:
+    'Compact JWS (VC-JOSE-COSE): header `{ alg: "ES256", kid: "did:web:<DID_WEB_DOMAIN>#<key id>", typ: "vc+jwt", cty: "vc" }`, payload the credential',
   example: 'eyJhbGciOiJFUzI1NiIs...',
 });
 
@@ -26,7 +27,11 @@ export const agentCredentialRoute = createRoute({
     'Re-issued after every change of the agent, always with the same status entry.',
   request: { params: StrictAgentIdParam },
   responses: {
-    200: { description: 'The credential', headers: headers('public, max-age=3'), content: { [VC_JWT_MEDIA_TYPE]: { schema: Jwt } } },
+    200: {
+      description: 'The credential',
+      headers: headers('public, max-age=3'),
+      content: { [VC_JWT_MEDIA_TYPE]: { schema: Jwt } },
+    },
     304: { description: 'Not modified (If-None-Match matched the ETag)', headers: headers('public, max-age=3') },
     ...pick(400, 404, 410, 503),
   },
@@ -43,12 +48,22 @@ export const statusListRoute = createRoute({
     'revoked. Served for at most STATUS_LIST_CACHE_SECONDS after it was built (`Cache-Control` says the time left).',
   request: {
     params: z.object({
-      list_id: z.string().uuid().openapi({ param: { name: 'list_id', in: 'path' }, format: 'uuid', description: 'A malformed id is a 400' }),
+      list_id: z
+        .string()
+        .uuid()
+        .openapi({ param: { name: 'list_id', in: 'path' }, format: 'uuid', description: 'A malformed id is a 400' }),
     }),
   },
   responses: {
-    200: { description: 'The status list credential', headers: headers('public, max-age=<seconds left>'), content: { [VC_JWT_MEDIA_TYPE]: { schema: Jwt } } },
-    304: { description: 'Not modified (If-None-Match matched the ETag)', headers: headers('public, max-age=<seconds left>') },
+    200: {
+      description: 'The status list credential',
+      headers: headers('public, max-age=<seconds left>'),
+      content: { [VC_JWT_MEDIA_TYPE]: { schema: Jwt } },
+    },
+    304: {
+      description: 'Not modified (If-None-Match matched the ETag)',
+      headers: headers('public, max-age=<seconds left>'),
+    },
     ...pick(400, 404, 503),
   },
 });

@@ -72,7 +72,13 @@ export function agentIdentityCredential(args: {
 }
 
 /** A Bitstring Status List credential (`ttl`: how long, in ms, a verifier may cache it). */
-export function statusListCredential(args: { issuer: string; url: string; encodedList: string; validFromMs: number; ttlMs: number }) {
+export function statusListCredential(args: {
+  issuer: string;
+  url: string;
+  encodedList: string;
+  validFromMs: number;
+  ttlMs: number;
+}) {
   return {
     '@context': [VC_CONTEXT],
     id: args.url,
