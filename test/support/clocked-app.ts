@@ -6,6 +6,7 @@ import { createApp } from '../../worker/app.ts';
 import type { Clock } from '../../worker/platform/clock.ts';
 import { Db } from '../../worker/platform/db.ts';
 import { BASE, type CallOptions } from './worker.ts';
+import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from './test-clock.ts';
 
 export class MovableClock implements Clock {
   #ms: number;
@@ -21,6 +22,13 @@ export class MovableClock implements Clock {
 }
 
 export const bindings = env as unknown as Record<string, unknown> & Cloudflare.Env;
+
+/**
+ * The suite's clock (test-clock.ts): the real time, or TEST_NOW's, as `exports.default` sees it. Tests that
+ * reason about "today" or "this hour" read it instead of Date.now(), or pin a MovableClock to `testNow()`.
+ */
+export const testClock: Clock = offsetClock(parseOffset(bindings[CLOCK_OFFSET_VAR]));
+export const testNow = (): Date => testClock.now();
 
 export function clockedApp(clock: Clock, envOverrides: Record<string, unknown> = {}) {
   const app = createApp({ clock });

@@ -45,12 +45,19 @@ export async function createAgent(t: Tenant, owner: string): Promise<CreatedAgen
   return res.body;
 }
 
-const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+/** The suite's clock: the real time, or TEST_NOW's (test/support/test-clock.ts), as the Worker reads it. */
+export const suiteNow = (): Date => new Date(Date.now() + inject('testClockOffsetMs'));
+
+const utcDay = (daysAgo: number) => new Date(suiteNow().getTime() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+/** The UTC hours at which seedAnalytics puts agent activity. */
+export const OFFICE_HOURS = [9, 10, 14, 16];
 
 /**
  * Seeds analytics_events (migrations/0003_analytics.sql) for one tenant: a `token_issued` trend over the
  * last 80 days (every day has some, so each range is non-empty) and per-agent `token_issued` rows at
- * office hours over the last 3 weeks (heatmap, per-agent usage).
+ * office hours over the last 3 weeks and tomorrow (heatmap, per-agent usage: a run that crosses midnight
+ * into a new month still finds this month's usage).
  */
 export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void> {
   const client = new pg.Client({ connectionString: inject('consoleDatabaseUrl') });
@@ -64,8 +71,8 @@ export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void
       );
     }
     for (const [i, agentId] of agentIds.entries()) {
-      for (let d = 0; d < 21; d++) {
-        for (const hour of [9, 10, 14, 16]) {
+      for (let d = -1; d < 21; d++) {
+        for (const hour of OFFICE_HOURS) {
           await client.query(
             `INSERT INTO analytics_events (organization_id, date, hour, metric_type, count) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (organization_id, metric_type, date, hour) DO UPDATE SET count = EXCLUDED.count`,
