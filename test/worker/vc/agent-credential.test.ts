@@ -2,6 +2,7 @@
 // (test/support/verify-signed.ts): the issuer key resolved over did:web, jose for the JWTs, the status list
 // gunzipped by the platform's DecompressionStream.
 import { describe, expect, it, vi } from 'vitest';
+import { testNow } from '../../support/clocked-app.ts';
 import { withRequestLog } from '../../support/did.ts';
 import { bitAt, bodyText, decodeStatusList, verifyVcJwt } from '../../support/verify-signed.ts';
 import { call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
@@ -72,7 +73,7 @@ describe('GET /agents/{id}/credential', () => {
     expect(credential.issuer).toBe(INSTANCE_DID);
     const from = Date.parse(credential.validFrom);
     expect(credential.validFrom).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(Math.abs(from - Date.now())).toBeLessThan(60_000);
+    expect(Math.abs(from - testNow().getTime())).toBeLessThan(60_000);
     expect(Date.parse(credential.validUntil) - from).toBe(86_400_000);
     expect(credential.credentialSubject).toEqual({
       id: agent.did,

@@ -3,7 +3,7 @@
 // injected clock; nothing sleeps. This file has its own isolate memory and Redis namespace, so the moved clock
 // touches no other test.
 import { describe, expect, it, vi } from 'vitest';
-import { clockedApp, MovableClock, withDb } from '../../support/clocked-app.ts';
+import { clockedApp, MovableClock, testNow, withDb } from '../../support/clocked-app.ts';
 import { bitAt, bodyText, decodeStatusList, verifyVcJwt } from '../../support/verify-signed.ts';
 import { call, createAgent, createOrg } from '../../support/worker.ts';
 
@@ -12,7 +12,7 @@ vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 const at = (t0: number, seconds: number) => new Date(t0 + seconds * 1000).toISOString();
 
 async function setup() {
-  const t0 = Math.floor(Date.now() / 1000) * 1000;
+  const t0 = Math.floor(testNow().getTime() / 1000) * 1000; // the suite's clock (TEST_NOW), on a whole second
   const clock = new MovableClock(new Date(t0).toISOString());
   // Its own Redis namespace: other test files (on the system clock) fill the same list's Redis entry.
   const app = clockedApp(clock, { CACHE_KEY_PREFIX: `clocked-${crypto.randomUUID()}:` });
