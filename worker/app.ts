@@ -11,6 +11,7 @@ import { healthRoutes } from './features/health/routes.ts';
 import { adminRoutes } from './features/agents/admin-routes.ts';
 import { agentRoutes } from './features/agents/routes.ts';
 import { didRoutes } from './features/did/routes.ts';
+import { vcRoutes } from './features/vc/routes.ts';
 import { webhookRoutes } from './features/webhooks/routes.ts';
 import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
 import { publishTierChanges } from './features/tiers/tier-publish.ts';
@@ -63,6 +64,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   metricsRoutes(app);
   agentRoutes(app);
   didRoutes(app);
+  vcRoutes(app);
   webhookRoutes(app);
   analyticsRoutes(app);
   tierRoutes(app);
