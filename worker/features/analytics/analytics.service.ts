@@ -59,12 +59,12 @@ export class AnalyticsService {
   /**
    * For the token issuer: adds `n` tokens to this isolate's batch of `token_issued` (trend) and
    * `agent:<agentId>:token_issued` (heatmap, per-agent usage), written by `flushIssuedTokens` (at once when
-   * the batch is full). Never throws and never waits.
+   * the batch is full, or USAGE_FLUSH_MS is 0). Never throws and never waits.
    */
   recordTokenIssued(organizationId: string, agentId: string, n = 1): void {
     if (!Number.isSafeInteger(n) || n < 1 || agentId.length === 0 || agentId.length > 100) return;
     issuedTokens.add(organizationId, agentId, this.clock.now(), n);
-    if (issuedTokens.pending >= TOKEN_BATCH) this.flushIssuedTokens({ force: true });
+    if (this.flushMs === 0 || issuedTokens.pending >= TOKEN_BATCH) this.flushIssuedTokens({ force: true });
   }
 
   /**
