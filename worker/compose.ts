@@ -3,12 +3,14 @@ import { AuditService } from './features/audit/audit.service.ts';
 import { OrganizationService } from './features/agents/organization.service.ts';
 import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
 import { CredentialService } from './features/agents/credential.service.ts';
+import { endDelegationsOfAgent } from './features/delegations/delegation-cascade.ts';
 import { UsageLimiterService } from './features/tiers/usage-limiter.service.ts';
 import { EventService } from './features/webhooks/event.service.ts';
 import { WebhookService } from './features/webhooks/webhook.service.ts';
 import { Encryptor, parseEncryptionKeys } from './platform/crypto.ts';
 import { TierService } from './features/tiers/tier.service.ts';
 import { AnalyticsService } from './features/analytics/analytics.service.ts';
+import { MetricsService } from './features/metrics/metrics.service.ts';
 import { AuditVerificationService } from './features/audit/audit-verification.service.ts';
 import { ComplianceService } from './features/audit/compliance.service.ts';
 import { DidService } from './features/did/did.service.ts';
@@ -90,7 +92,15 @@ export function createServices(d: Deps) {
       return once('organizations', () => new OrganizationService(d.db, s.audit));
     },
     get limiter() {
-      return once('limiter', () => new UsageLimiterService(d.env.TENANT_LIMITER, d.clock));
+      return once(
+        'limiter',
+        () =>
+          new UsageLimiterService(d.env.TENANT_LIMITER, d.clock, {
+            rttMs: d.config.LIMITER_SIMULATED_RTT_MS,
+            flushMs: d.config.USAGE_FLUSH_MS,
+            waitUntil: d.waitUntil,
+          }),
+      );
     },
     get tier(): TierService {
       // The checkout (last argument) is the billing service's, passed when STRIPE_SECRET_KEY is set.
@@ -123,10 +133,14 @@ export function createServices(d: Deps) {
       return once('nodeOidc', () => NodeOidc.fromEnv(d.config, d.env));
     },
     get oidcTokens() {
-      return once('oidcTokens', () => new OidcTokenService(d.db, s.limiter, s.analytics, d.clock, d.waitUntil));
+      return once('oidcTokens', () => new OidcTokenService(d.db, s.limiter, s.analytics, d.clock));
+    },
+    /** Operator metrics: this isolate's counters and webhook deliveries from Postgres. */
+    get metrics() {
+      return once('metrics', () => new MetricsService(d.db));
     },
     get analytics() {
-      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil));
+      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil, { flushMs: d.config.USAGE_FLUSH_MS }));
     },
     /** Domain events → webhook deliveries, recorded in the caller's transaction (tier, billing, delegations use it too). */
     get events() {
@@ -244,8 +258,15 @@ export function createServices(d: Deps) {
             const { did, did_created_at } = await s.did.generateForAgent(q, agent);
             return { did, did_created_at };
           },
-          // The credential's revocation bit, in the decommission's transaction.
-          onDecommission: (q, agent) => s.statusLists.revoke(q, agent.agent_id),
+          // Decommission ends what speaks for the agent, in its transaction: delegation chains first (they lock
+          // every organization the cascade appends audit events to, in one order), then credentials.
+          onDecommission: async (q, agent, actor) => {
+            const delegations = await endDelegationsOfAgent(q, { audit: s.audit, events: s.events, clock: d.clock }, agent, actor);
+            const credentials = await s.credentials.revokeAllOf(q, agent.organization_id, agent.agent_id, actor);
+            // The agent's identity credential: its revocation bit, in the same transaction.
+            await s.statusLists.revoke(q, agent.agent_id);
+            return { credentials_revoked: credentials, delegations_revoked: delegations };
+          },
           // After commit: the DID document, the signed card and credential, changed status lists; analytics.
           afterCommit: async (agent, change) => {
             if (change !== 'created') {

@@ -15,10 +15,15 @@ export const DidDocumentSchema = z
     service: z.array(z.object({ id: z.string(), type: z.string(), serviceEndpoint: z.string() })).optional(),
   })
   .openapi('DidDocument');
+export type DidDocument = z.infer<typeof DidDocumentSchema>;
+export type VerificationMethod = DidDocument['verificationMethod'][number];
+export type PublicJwk = VerificationMethod['publicKeyJwk'];
+export type ServiceEntry = NonNullable<DidDocument['service']>[number];
 
 const DidDocumentMetadataSchema = z
   .object({ created: z.string(), updated: z.string(), deactivated: z.boolean() })
   .openapi('DidDocumentMetadata');
+export type DidDocumentMetadata = z.infer<typeof DidDocumentMetadataSchema>;
 
 export const ResolutionResultSchema = z
   .object({
@@ -42,6 +47,8 @@ export const AgentCardSchema = z
     issuedAt: z.string(),
   })
   .openapi('AgentCard');
+/** AGNTCY agent card (api.md). */
+export type AgentCard = z.infer<typeof AgentCardSchema>;
 
 /** Problem details that are also a DID Resolution result carrying `didResolutionMetadata.error`. */
 const ResolutionErrorSchema = ProblemSchema.extend({
