@@ -26,9 +26,9 @@ function didFromPath(url: string): string {
 }
 
 /**
- * Public did:web routes: documents, resolution, AGNTCY cards and signed A2A cards. The handlers are plain `app.get` because
- * they answer several media types and 304s; their contracts are registered in the OpenAPI document from
- * the `createRoute` definitions in did.routes.ts.
+ * Public did:web routes: documents, resolution, AGNTCY cards and signed A2A cards. The handlers are plain
+ * `app.get` because they answer several media types and 304s; their contracts are registered in the OpenAPI
+ * document from the `createRoute` definitions in contract.ts.
  */
 export function didRoutes(app: OpenAPIHono<AppEnv>): void {
   const cors = ['/.well-known/did.json', '/agents/:agent_id/did.json', '/agents/:agent_id/card.json', A2A_CARD_PATH, '/1.0/identifiers/*'];
