@@ -9,8 +9,9 @@ const metadata = z.record(z.string(), z.string()).nullish();
 /** The envelope of every event; a signed body that is not one of these is refused. */
 export const StripeEventShape = z
   .object({
-    id: z.string().min(1).max(255),
-    type: z.string().min(1).max(255),
+    // Stored and logged: only the characters Stripe's ids and type names are made of (no NUL, no spaces).
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
+    type: z.string().regex(/^[A-Za-z0-9_.]{1,255}$/),
     created: z.number().int().nonnegative(),
     data: z.object({ object: z.record(z.string(), z.unknown()) }).passthrough(),
   })

@@ -1,16 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, jsonBody, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { SafeString, Text, Uuid, jsonBody, jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 
-const EventType = z.string().openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
+const EventType = SafeString(100).openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
 // Event names are checked by the service (one `validation_failed` listing the unknown ones).
 const Events = z.array(EventType).min(1, 'must not be empty').max(WEBHOOK_EVENT_TYPES.length * 2);
-const Url = z.string().max(2048).openapi({
+const Url = SafeString(2048).openapi({
   description: '`https://` to a public host (private, loopback, link-local and metadata addresses are refused)',
   example: 'https://hooks.example.com/agentidp',
 });
-const Name = z.string().trim().min(1).max(200);
+const Name = Text(200);
 
 export const CreateWebhookBody = z.object({ name: Name, url: Url, events: Events }).strict().openapi('CreateWebhook');
 
