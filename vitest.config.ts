@@ -21,10 +21,20 @@ export default defineConfig(async () => {
           test: {
             name: 'workerd',
             include: ['test/**/*.test.ts'],
-            exclude: [...configDefaults.exclude, 'test/browser/**'],
+            exclude: [...configDefaults.exclude, 'test/browser/**', 'test/runtime/**'],
             globalSetup: ['./test/support/global-setup.ts'],
             testTimeout: 30_000,
             hookTimeout: 60_000,
+            silent: 'passed-only' as const,
+          },
+        },
+        {
+          // The runtime's own behaviour under `workerd serve` (its outbound network policy), in Node.
+          test: {
+            name: 'runtime',
+            include: ['test/runtime/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 60_000,
             silent: 'passed-only' as const,
           },
         },
