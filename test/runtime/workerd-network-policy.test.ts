@@ -8,7 +8,6 @@ import http from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { networkPolicyConfig, serveWorker, type ServedWorker } from '../support/workerd-serve.ts';
 import { outboundNetwork } from '../../scripts/stack/workerd-network.ts';
@@ -26,7 +25,7 @@ const FETCHER = `export default {
   },
 };`;
 
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(fileURLToPath(new URL('../../wrangler.toml', import.meta.url)), 'utf8'))![1]!;
+const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(new URL('../../wrangler.toml', import.meta.url).pathname, 'utf8'))![1]!;
 
 let receiver: http.Server;
 let port: number;
