@@ -1,6 +1,7 @@
 import type { Bindings, Deps } from './env.ts';
 import { AuditService } from './features/audit/audit.service.ts';
 import { OrganizationService } from './features/agents/organization.service.ts';
+import { ApiKeyService } from './features/api-keys/api-key.service.ts';
 import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
 import { CredentialService } from './features/agents/credential.service.ts';
 import { UsageLimiterService } from './features/tiers/usage-limiter.service.ts';
@@ -85,6 +86,13 @@ export function createServices(d: Deps) {
     },
     get organizations() {
       return once('organizations', () => new OrganizationService(d.db, s.audit));
+    },
+    /** Tenant API keys: authentication (isolate cache, API_KEY_CACHE_SECONDS) and their lifecycle. */
+    get apiKeys() {
+      return once(
+        'apiKeys',
+        () => new ApiKeyService(d.db, s.audit, d.clock, { cacheSeconds: d.config.API_KEY_CACHE_SECONDS, waitUntil: d.waitUntil }),
+      );
     },
     get limiter() {
       return once('limiter', () => new UsageLimiterService(d.env.TENANT_LIMITER, d.clock));
