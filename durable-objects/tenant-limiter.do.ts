@@ -13,12 +13,22 @@ export interface LimitResult {
 export interface UsageResult {
   calls: number;
   tokens: number;
+  deliveries: number;
   reset_at: string;
 }
 
-export type CounterKind = 'calls' | 'tokens';
+/** What `take` answers: how many of the wanted units were granted (and counted). */
+export interface TakeResult {
+  granted: number;
+  count: number;
+  limit: number | null;
+  reset_at: string;
+}
 
-const KINDS: readonly string[] = ['calls', 'tokens'];
+/** API calls, issued tokens, webhook delivery attempts. */
+export type CounterKind = 'calls' | 'tokens' | 'deliveries';
+
+const KINDS: readonly string[] = ['calls', 'tokens', 'deliveries'];
 const DAY_MS = 86_400_000;
 /** Days kept by the cleanup alarm: the newest day and the one before it (for late readers around midnight). */
 export const KEEP_DAYS = 2;
@@ -26,9 +36,9 @@ export const KEEP_DAYS = 2;
 export const ALARM_DELAY_MS = 60_000;
 
 /**
- * One object per organization: its daily counters of API calls and issued tokens.
+ * One object per organization: its daily counters of API calls, issued tokens and webhook delivery attempts.
  *
- * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens', count INTEGER,
+ * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens'|'deliveries', count INTEGER,
  * PRIMARY KEY (day, kind))`. A day's row is never read after that day, so counters reset at UTC midnight
  * without any write. The alarm (one per object, armed by the first count) deletes every day older than
  * the KEEP_DAYS newest and re-arms for the next midnight while rows remain; it only ever deletes by a
@@ -86,6 +96,32 @@ export class TenantLimiter extends DurableObject {
   }
 
   /**
+   * Counts as many of `wanted` units as fit under `limit` (null: all of them) on `nowMs`'s UTC day and
+   * answers how many that was: the webhook dispatcher sends that many deliveries and postpones the rest.
+   * Throws TypeError on a bad kind, limit or amount.
+   */
+  async take(kind: CounterKind, limit: number | null, nowMs: number, wanted: number): Promise<TakeResult> {
+    if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
+    if (!(Number.isSafeInteger(wanted) && wanted >= 1)) throw new TypeError('wanted must be an integer ≥ 1');
+    if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
+    const day = utcDate(new Date(nowMs));
+    const current = this.#read(day, kind);
+    const granted = limit === null ? wanted : Math.max(0, Math.min(wanted, limit - current));
+    if (granted > 0) {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)
+         ON CONFLICT (day, kind) DO UPDATE SET count = excluded.count`,
+        day,
+        kind,
+        current + granted,
+      );
+      await this.#armCleanup(nowMs);
+    }
+    return { granted, count: current + granted, limit, reset_at: nextUtcMidnight(new Date(nowMs)).toISOString() };
+  }
+
+  /**
    * Gives back `amount` previously counted on the `kind` counter of `nowMs`'s UTC day (a reservation whose
    * work failed: a token that was not issued). Never goes below zero; a day already past is left alone by
    * the caller passing the reservation's own `nowMs`. Answers the count after. Throws TypeError on a bad
@@ -108,6 +144,7 @@ export class TenantLimiter extends DurableObject {
     return {
       calls: this.#read(day, 'calls'),
       tokens: this.#read(day, 'tokens'),
+      deliveries: this.#read(day, 'deliveries'),
       reset_at: nextUtcMidnight(new Date(nowMs)).toISOString(),
     };
   }

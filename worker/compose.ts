@@ -142,7 +142,7 @@ export function createServices(d: Deps) {
       return once(
         'webhookDelivery',
         () =>
-          new WebhookDeliveryService(d.db, s.webhookSecrets, s.audit, {
+          new WebhookDeliveryService(d.db, s.webhookSecrets, s.audit, s.limiter, {
             schedule: d.config.WEBHOOK_RETRY_SCHEDULE,
             timeoutMs: d.config.WEBHOOK_TIMEOUT_MS,
             allowPrivateUrls: d.config.ALLOW_PRIVATE_URLS,
@@ -153,7 +153,7 @@ export function createServices(d: Deps) {
       return once(
         'webhooks',
         () =>
-          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS),
+          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS, s.tier),
       );
     },
     /**

@@ -10,7 +10,13 @@ import type { UsageLimiterService } from './usage-limiter.service.ts';
 export interface TierStatus {
   tier: TierName;
   limits: TierLimits;
-  usage: { agents: number; calls_today: number; tokens_today: number };
+  usage: {
+    agents: number;
+    calls_today: number;
+    tokens_today: number;
+    webhook_subscriptions: number;
+    webhook_deliveries_today: number;
+  };
   reset_at: string;
 }
 
@@ -69,10 +75,11 @@ export class TierService {
    */
   async getStatus(organizationId: string): Promise<TierStatus> {
     const [rows, usage] = await Promise.all([
-      this.db.query<{ tier: string; agents: number }>(
+      this.db.query<{ tier: string; agents: number; webhooks: number }>(
         `SELECT o.tier,
                 (SELECT count(*)::int FROM agents a
-                  WHERE a.organization_id = o.organization_id AND a.status <> 'decommissioned') AS agents
+                  WHERE a.organization_id = o.organization_id AND a.status <> 'decommissioned') AS agents,
+                (SELECT count(*)::int FROM webhook_subscriptions w WHERE w.organization_id = o.organization_id) AS webhooks
            FROM organizations o WHERE o.organization_id = $1`,
         [organizationId],
       ),
@@ -92,7 +99,13 @@ export class TierService {
     return {
       tier,
       limits: { ...TIER_CONFIG[tier] },
-      usage: { agents: Number(rows[0]?.agents ?? 0), calls_today: usage?.calls ?? 0, tokens_today: usage?.tokens ?? 0 },
+      usage: {
+        agents: Number(rows[0]?.agents ?? 0),
+        calls_today: usage?.calls ?? 0,
+        tokens_today: usage?.tokens ?? 0,
+        webhook_subscriptions: Number(rows[0]?.webhooks ?? 0),
+        webhook_deliveries_today: usage?.deliveries ?? 0,
+      },
       reset_at: usage?.reset_at ?? nextUtcMidnight(this.clock.now()).toISOString(),
     };
   }
@@ -104,24 +117,44 @@ export class TierService {
    * read under the same lock. Decommissioned agents do not count. Throws `tier_limit_exceeded` (429) at
    * the limit, `not_found` (404) for an unknown organization.
    */
-  async enforceAgentLimit(q: Queryable, organizationId: string): Promise<void> {
+  enforceAgentLimit(q: Queryable, organizationId: string): Promise<void> {
+    return this.#enforceCount(q, organizationId, 'max_agents', {
+      count: `SELECT count(*)::int AS n FROM agents WHERE organization_id = $1 AND status <> 'decommissioned'`,
+      what: 'agents',
+      remedy: 'decommission an agent or upgrade the tier',
+    });
+  }
+
+  /**
+   * Webhook subscription quota, run inside the subscription-creating transaction, like `enforceAgentLimit`
+   * (disabled subscriptions count: they can be re-activated). Throws `tier_limit_exceeded` (429) at the
+   * limit, `not_found` (404) for an unknown organization.
+   */
+  enforceWebhookLimit(q: Queryable, organizationId: string): Promise<void> {
+    return this.#enforceCount(q, organizationId, 'max_webhook_subscriptions', {
+      count: 'SELECT count(*)::int AS n FROM webhook_subscriptions WHERE organization_id = $1',
+      what: 'webhook subscriptions',
+      remedy: 'delete a subscription or upgrade the tier',
+    });
+  }
+
+  async #enforceCount(
+    q: Queryable,
+    organizationId: string,
+    limit: 'max_agents' | 'max_webhook_subscriptions',
+    rule: { count: string; what: string; remedy: string },
+  ): Promise<void> {
     const [org] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
       organizationId,
     ]);
     if (!org) throw notFound('Organization');
     const tier = tierOf(org.tier);
-    const max = TIER_CONFIG[tier].max_agents;
+    const max = TIER_CONFIG[tier][limit];
     if (max === null) return;
-    const [row] = await q.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM agents WHERE organization_id = $1 AND status <> 'decommissioned'`,
-      [organizationId],
-    );
+    const [row] = await q.query<{ n: number }>(rule.count, [organizationId]);
     const current = Number(row?.n ?? 0);
     if (current >= max) {
-      throw new AppError('tier_limit_exceeded',
-        `The ${tier} tier allows ${max} agents; decommission an agent or upgrade the tier`,
-        { tier, limit: max, current },
-      );
+      throw new AppError('tier_limit_exceeded', `The ${tier} tier allows ${max} ${rule.what}; ${rule.remedy}`, { tier, limit: max, current });
     }
   }
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { TIER_CONFIG, type TierName } from './tiers.ts';
-import type { CounterKind, LimitResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
+import type { CounterKind, LimitResult, TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 
 /**
  * Per-tenant daily counters (API calls, issued tokens), held by one TenantLimiter Durable Object per
@@ -27,6 +27,14 @@ export class UsageLimiterService {
    */
   countTokens(organizationId: string, tier: TierName, n = 1): Promise<LimitResult> {
     return this.#count(organizationId, 'tokens', TIER_CONFIG[tier].max_tokens_per_day, n);
+  }
+
+  /**
+   * Counts up to `wanted` webhook delivery attempts at `nowMs` (the dispatcher's clock) against the tier's
+   * daily delivery quota; `granted` of them may be sent. Rejects when the Durable Object is unreachable.
+   */
+  takeDeliveries(organizationId: string, tier: TierName, nowMs: number, wanted: number): Promise<TakeResult> {
+    return this.#stub(organizationId).take('deliveries', TIER_CONFIG[tier].max_webhook_deliveries_per_day, nowMs, wanted);
   }
 
   /**

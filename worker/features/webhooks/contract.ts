@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { SafeString, Text, Uuid, jsonBody, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { SafeString, Text, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 
@@ -77,8 +77,11 @@ export const createWebhookRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks',
   summary: 'Subscribe a URL to events (returns the signing secret once)',
+  description:
+    'At most `max_webhook_subscriptions` per organization (GET /v1/tier; 429 `tier_limit_exceeded`), and one subscription per ' +
+    '(url, set of events) pair (409 `conflict` with `existing_id`).',
   request: jsonBody(CreateWebhookBody),
-  responses: { 201: jsonResponse(CreatedWebhookSchema, 'Created'), ...tenantProblems },
+  responses: { 201: jsonResponse(CreatedWebhookSchema, 'Created'), ...tenantProblems, ...pick(409) },
 });
 
 export const listWebhooksRoute = createRoute({
@@ -105,7 +108,7 @@ export const patchWebhookRoute = createRoute({
   path: '/v1/webhooks/{id}',
   summary: 'Update a webhook subscription (re-activating clears its failure streak)',
   request: { params: WebhookParams, ...jsonBody(PatchWebhookBody) },
-  responses: { 200: jsonResponse(WebhookSchema, 'Updated'), ...tenantProblems },
+  responses: { 200: jsonResponse(WebhookSchema, 'Updated'), ...tenantProblems, ...pick(409) },
 });
 
 export const deleteWebhookRoute = createRoute({
