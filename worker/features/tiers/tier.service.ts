@@ -37,6 +37,14 @@ export interface TierChange {
 
 export type UpgradeCheck = { ok: true } | { ok: false; reason: string };
 
+export interface TierChangeOptions {
+  /** The caller's transaction (the billing webhook's); without it the change opens its own. */
+  q?: Queryable;
+  actor?: string;
+  /** Added to the audit payload (e.g. the Stripe event id). */
+  details?: Record<string, unknown>;
+}
+
 /** Pure rule of upgrades: the target must rank strictly higher than the current tier. */
 export function checkUpgrade(current: TierName, target: TierName): UpgradeCheck {
   if (TIER_RANK[target] > TIER_RANK[current]) return { ok: true };
@@ -165,25 +173,45 @@ export class TierService {
    * `details` are added to the audit payload (e.g. the Stripe event id).
    * Throws `not_found` (404) for an unknown organization.
    */
-  async applyUpgrade(
-    organizationId: string,
-    tier: TierName,
-    { q, actor = 'system', details }: { q?: Queryable; actor?: string; details?: Record<string, unknown> } = {},
-  ): Promise<TierChange> {
+  applyUpgrade(organizationId: string, tier: TierName, options: TierChangeOptions = {}): Promise<TierChange> {
     if (!isTierName(tier)) throw new TypeError(`unknown tier ${String(tier)}`);
+    return this.#change(organizationId, () => tier, options);
+  }
+
+  /**
+   * What a paid subscription grants: `tier` when it ranks above the current one; a higher tier (an
+   * operator's contract) is kept. Audits and announces like `applyUpgrade`. Throws `not_found` (404).
+   */
+  raiseTo(organizationId: string, tier: TierName, options: TierChangeOptions = {}): Promise<TierChange> {
+    if (!isTierName(tier)) throw new TypeError(`unknown tier ${String(tier)}`);
+    return this.#change(organizationId, (current) => (checkUpgrade(current, tier).ok ? tier : current), options);
+  }
+
+  /**
+   * Takes back what a subscription paid for (`paid`; null when unknown): back to `free`, unless the
+   * current tier ranks above `paid` (granted otherwise, e.g. by the operator). Audits like `applyUpgrade`.
+   * Throws `not_found` (404).
+   */
+  revokePaidTier(organizationId: string, paid: TierName | null, options: TierChangeOptions = {}): Promise<TierChange> {
+    return this.#change(organizationId, (current) => (paid !== null && checkUpgrade(paid, current).ok ? current : 'free'), options);
+  }
+
+  /** Locks the organization row, picks the new tier from the current one, and records the change. */
+  #change(organizationId: string, pick: (current: TierName) => TierName, { q, actor = 'system', details }: TierChangeOptions): Promise<TierChange> {
     const run = async (tx: Queryable): Promise<TierChange> => {
       const [org] = await tx.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
         organizationId,
       ]);
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
+      const tier = pick(previous);
       if (previous === tier) return { previous, tier, changed: false };
       await tx.query('UPDATE organizations SET tier = $2, tier_updated_at = $3, updated_at = $3 WHERE organization_id = $1', [
         organizationId,
         tier,
         this.clock.now().toISOString(),
       ]);
-      const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
+      const upgraded = checkUpgrade(previous, tier).ok;
       await this.audit.append(tx, organizationId, {
         event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
         actor,
