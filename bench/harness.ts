@@ -2,6 +2,7 @@
 // programmatic API — not `wrangler dev`, whose proxy hides the code's cost — against the real stack.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, appendFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
@@ -27,22 +28,29 @@ export interface BenchWorkerOptions {
   databaseUrl?: string;
   /** Also serve the static assets of wrangler.toml's [assets] (the console), routed as in production. */
   assets?: boolean;
+  /**
+   * Bundle this entry (relative to the repository) instead of wrangler.toml's `main`, the same way: the
+   * browser tests' Worker with the suite's clock (test/support/pinned-worker.ts).
+   */
+  entry?: string;
 }
 
-let built = false;
-/** Builds the deploy bundle once per process. */
-export function buildBundle(): string {
-  if (!built) {
+const built = new Set<string>();
+/** Builds the deploy bundle (or the same build of another entry) once per process; returns its path. */
+export function buildBundle(entry?: string): string {
+  const outdir = entry ? `${OUT}-${basename(entry, '.ts')}` : OUT;
+  if (!built.has(outdir)) {
     // --containers-rollout=none: the node-oidc [[containers]] image is not built (no Docker engine needed).
-    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', OUT, '--containers-rollout=none'], { cwd: ROOT, stdio: 'ignore' });
-    built = true;
+    const args = ['wrangler', 'deploy', '--dry-run', '--outdir', outdir, '--containers-rollout=none', ...(entry ? [entry] : [])];
+    execFileSync('npx', args, { cwd: ROOT, stdio: 'ignore' });
+    built.add(outdir);
   }
-  return `${OUT}/index.js`;
+  return `${outdir}/${entry ? basename(entry, '.ts') : 'index'}.js`;
 }
 
 /** Starts the stack and the bundled Worker in workerd. */
 export async function startBenchWorker(opts: BenchWorkerOptions = {}): Promise<BenchWorker> {
-  const script = buildBundle();
+  const script = buildBundle(opts.entry);
   const stack = await startStack({
     databaseUrl: opts.databaseUrl ?? (process.env.DATABASE_URL || undefined),
     redisUrl: process.env.REDIS_URL || undefined,
@@ -72,7 +80,7 @@ export async function startBenchWorker(opts: BenchWorkerOptions = {}): Promise<B
         name: 'agentidp',
         modules: true,
         scriptPath: script,
-        modulesRoot: OUT,
+        modulesRoot: dirname(script),
         bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
         // Miniflare reads the folder's _headers itself, as the deployed asset router does.
         ...(opts.assets ? { assets: workerOptions.assets } : {}),

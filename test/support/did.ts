@@ -17,7 +17,7 @@ export const redisEnabled = Boolean(bindings.UPSTASH_REDIS_REST_URL);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 /**
- * Asserts what the issue requires of a DID document: `id` is the DID, every verification method's `id` is
+ * Asserts what did:web requires of a DID document: `id` is the DID, every verification method's `id` is
  * `<did>#<fragment>` and its `controller` a well-formed DID (this one), the JWK is a public P-256 key with no
  * private member and the fragment is its RFC 7638 thumbprint, and authentication/assertionMethod reference
  * exactly the methods. Returns the methods.

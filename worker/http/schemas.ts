@@ -84,6 +84,12 @@ export const Timestamp = z.iso
   .datetime({ offset: true })
   .refine(isStorableInstant, 'must be a real date and time between the years 1970 and 9999');
 
+/**
+ * An agent id as a request may spell it, mapped to its canonical lower-case form (shared/agent-id.ts): the
+ * id is used as a string after validation (client_id, audit subjects, analytics keys, cache keys).
+ */
+export const AgentId = Uuid.toLowerCase();
+
 export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
   body: { required: true, description, content: { 'application/json': { schema } } },
 });

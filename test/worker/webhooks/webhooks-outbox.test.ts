@@ -34,7 +34,7 @@ async function withDelivery<T>(opts: Partial<DeliveryOptions>, fn: (s: WebhookDe
   const db = testDb();
   try {
     const secrets = new WebhookSecretsService(new Encryptor(parseEncryptionKeys(bindings.ENCRYPTION_KEY)), 'local', undefined);
-    const quota = new UsageLimiterService(bindings.TENANT_LIMITER, systemClock);
+    const quota = new UsageLimiterService(bindings.TENANT_LIMITER, systemClock, { flushMs: 0, waitUntil: () => undefined });
     const service = new WebhookDeliveryService(db, secrets, new AuditService(systemClock), quota, {
       schedule: [0, 1, 1],
       timeoutMs: 1500,

@@ -2,13 +2,7 @@ import type { Db } from '../../platform/db.ts';
 import type { TierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { newApiKey } from '../api-keys/api-key.ts';
-
-export interface CreatedOrganization {
-  organization_id: string;
-  name: string;
-  tier: TierName;
-  api_key: string;
-}
+import type { CreatedOrganization } from './admin-contract.ts';
 
 export class OrganizationService {
   constructor(

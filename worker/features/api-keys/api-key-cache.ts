@@ -3,12 +3,14 @@
 // The presented key is still hashed and compared in constant time on every request. What can be stale for up
 // to the lifetime, in isolates other than the one that made the change: a revocation (the key keeps working
 // there until its entry expires) and the organization's tier as seen by the rate limiter. The isolate that
-// revokes a key forgets it at once.
+// revokes a key or changes a tier forgets the rows at once (forgetApiKey, forgetOrganizationKeys).
 
 export interface CachedApiKey {
   organization_id: string;
   key_hash: string;
   tier: string;
+  /** `organizations.tier_version` read with `tier`. */
+  tier_version: number;
   /** Expiry, in the injected clock's milliseconds. */
   until: number;
 }
@@ -34,4 +36,10 @@ export function rememberApiKey(keyId: string, record: CachedApiKey): void {
 /** Drops `keyId` (a revocation in this isolate takes effect on the next request). */
 export function forgetApiKey(keyId: string): void {
   entries.delete(keyId);
+}
+
+/** Drops the cached rows of these organizations (their tier changed). */
+export function forgetOrganizationKeys(organizationIds: readonly string[]): void {
+  const gone = new Set(organizationIds);
+  for (const [keyId, row] of entries) if (gone.has(row.organization_id)) entries.delete(keyId);
 }

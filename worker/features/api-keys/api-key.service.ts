@@ -85,14 +85,20 @@ export class ApiKeyService {
     let record = ttlMs > 0 ? cachedApiKey(keyId, now) : undefined;
     let lastUsed: number | null | undefined;
     if (!record) {
-      const [row] = await this.db.query<Omit<CachedApiKey, 'until'> & { last_used_at: string | Date | null }>(
-        `SELECT k.organization_id, k.key_hash, o.tier, k.last_used_at FROM api_keys k
+      const [row] = await this.db.query<Omit<CachedApiKey, 'until' | 'tier_version'> & { tier_version: string | number; last_used_at: string | Date | null }>(
+        `SELECT k.organization_id, k.key_hash, o.tier, o.tier_version, k.last_used_at FROM api_keys k
          JOIN organizations o USING (organization_id)
          WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
         [keyId],
       );
       if (row) {
-        record = { organization_id: row.organization_id, key_hash: row.key_hash, tier: row.tier, until: now + ttlMs };
+        record = {
+          organization_id: row.organization_id,
+          key_hash: row.key_hash,
+          tier: row.tier,
+          tier_version: Number(row.tier_version),
+          until: now + ttlMs,
+        };
         if (ttlMs > 0) rememberApiKey(keyId, record);
         lastUsed = row.last_used_at == null ? null : new Date(row.last_used_at).getTime();
       } else {
@@ -102,7 +108,12 @@ export class ApiKeyService {
     const ok = await timingSafeEqual(await sha256Hex(key), record?.key_hash ?? '');
     if (!record || !ok) return undefined;
     if (lastUsed !== undefined && (lastUsed === null || now - lastUsed >= LAST_USED_PRECISION_MS)) this.#touch(keyId, now);
-    return { organizationId: record.organization_id, apiKeyId: keyId, tier: isTierName(record.tier) ? record.tier : 'free' };
+    return {
+      organizationId: record.organization_id,
+      apiKeyId: keyId,
+      tier: isTierName(record.tier) ? record.tier : 'free',
+      tierVersion: record.tier_version,
+    };
   }
 
   /** The organization's keys, active first, newest first; never a secret. Throws nothing of its own. */

@@ -12,6 +12,7 @@ import { StripeEventShape, type StripeEventEnvelope } from './stripe-objects.ts'
 import { StripeEventApplier, type HandledEvent, type SubscriptionSnapshot } from './stripe-event-applier.ts';
 import { fetchSubscription } from './stripe-subscriptions.ts';
 import { isTierName } from '../tiers/tiers.ts';
+import type { SubscriptionStatus, WebhookOutcome } from './contract.ts';
 
 /** What billing needs from the configuration (`billingSettings(config)` builds it). */
 export interface BillingSettings {
@@ -37,20 +38,6 @@ export function billingSettings(config: Config): BillingSettings {
     cancelUrl: config.STRIPE_CANCEL_URL ?? `${base}/dashboard?billing=cancel`,
     webhookSecret: config.STRIPE_WEBHOOK_SECRET,
   };
-}
-
-export interface SubscriptionStatus {
-  status: string;
-  current_period_end: string | null;
-  stripe_subscription_id: string | null;
-}
-
-/** What a webhook delivery did: `applied` its effects, was a `duplicate` of a handled event, or was `ignored`. */
-export interface WebhookOutcome {
-  received: true;
-  event_id: string;
-  outcome: 'applied' | 'duplicate' | 'ignored';
-  reason?: string;
 }
 
 const notConfigured = (what = 'STRIPE_SECRET_KEY is unset') =>

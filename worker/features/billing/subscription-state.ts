@@ -15,14 +15,14 @@ export const SUBSCRIPTION_STATUSES = [
   'unpaid',
   'paused',
 ] as const;
-export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
+export type StripeSubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /** Statuses that grant the paid tier. Every other one (past_due, unpaid, paused, ...) does not. */
 export const ENTITLED: ReadonlySet<string> = new Set(['active', 'trialing']);
 /** Statuses a subscription never leaves: nothing said about it afterwards can revive it. */
 export const TERMINAL: ReadonlySet<string> = new Set(['canceled', 'incomplete_expired']);
 
-export const isSubscriptionStatus = (s: string): s is SubscriptionStatus => (SUBSCRIPTION_STATUSES as readonly string[]).includes(s);
+export const isSubscriptionStatus = (s: string): s is StripeSubscriptionStatus => (SUBSCRIPTION_STATUSES as readonly string[]).includes(s);
 
 /** What tenant_subscriptions holds for the organization. */
 export interface StoredSubscription {

@@ -1,12 +1,13 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
-import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
-import { checkOutboundUrl } from '../../platform/ssrf.ts';
+import { notFound } from '../../platform/errors.ts';
 import { generateWebhookSecret } from './standard-webhooks.ts';
-import { WEBHOOK_SECRET_OVERLAP_MS, isWebhookEventType, type WebhookEventType } from './webhook-events.ts';
+import { WEBHOOK_SECRET_OVERLAP_MS, type WebhookEventType } from './webhook-events.ts';
+import { checkWebhookEvents, checkWebhookUrl, refuseDuplicate } from './webhook-rules.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { WebhookSecretsService } from './webhook-secrets.service.ts';
 import type { TierService } from '../tiers/tier.service.ts';
+import type { WebhookDelivery } from './contract.ts';
 
 export interface WebhookSubscription {
   id: string;
@@ -35,19 +36,6 @@ export interface WebhookPatch {
   active?: boolean;
 }
 
-export interface WebhookDelivery {
-  id: string;
-  event_id: string;
-  event_type: string;
-  status: 'pending' | 'delivered' | 'failed' | 'dead_letter';
-  http_status_code: number | null;
-  attempt_count: number;
-  next_retry_at: string | null;
-  delivered_at: string | null;
-  last_error: string | null;
-  created_at: string;
-}
-
 const COLUMNS = `id, organization_id, name, url, events, active, failure_count, disabled_reason,
   previous_secret_expires_at, created_at, updated_at`;
 
@@ -67,12 +55,20 @@ function toSubscription(row: Record<string, unknown>): WebhookSubscription {
   };
 }
 
+/** A subscription's signing secrets as a receiver needs them (`GET /v1/webhooks/{id}/secret`). */
+export interface WebhookSecrets {
+  secret: string;
+  /** The secret replaced by the last rotation, while it still signs (until `previous_expires_at`). */
+  previous_secret?: string;
+  previous_expires_at?: string;
+}
+
 /**
  * Webhook subscriptions of a tenant: registration under the outbound URL policy, signing secrets encrypted
- * at rest (returned only at creation and rotation), and the delivery history. Every change is audited.
- * Against amplification (one event fanned out to many subscriptions, each retried): subscriptions are capped
- * per tier (TierService) and one (url, events) pair is subscribed once; deliveries count against a daily
- * quota (webhook-delivery.service.ts).
+ * at rest or in Vault (returned at creation and rotation, and on an audited read), and the delivery history.
+ * Every change is audited. Against amplification (one event fanned out to many subscriptions, each retried):
+ * subscriptions are capped per tier (TierService) and one (url, events) pair is subscribed once; deliveries
+ * count against a daily quota (delivery-quota.ts).
  */
 export class WebhookService {
   constructor(
@@ -94,8 +90,8 @@ export class WebhookService {
    * `tier_limit_exceeded` (429) at the tier's subscription cap.
    */
   async create(organizationId: string, input: WebhookInput, actor: string): Promise<WebhookSubscription & { secret: string }> {
-    const url = this.#checkUrl(input.url);
-    const events = this.#checkEvents(input.events);
+    const url = checkWebhookUrl(input.url, this.allowPrivateUrls);
+    const events = checkWebhookEvents(input.events);
     const secret = generateWebhookSecret();
     const id = crypto.randomUUID();
     const ciphertext = await this.secrets.seal(organizationId, id, secret);
@@ -103,7 +99,7 @@ export class WebhookService {
     const sub = await this.db.tx(async (q) => {
       // Locks the organization row: concurrent creations count and compare one at a time.
       await this.tiers.enforceWebhookLimit(q, organizationId);
-      await this.#refuseDuplicate(q, organizationId, url, events);
+      await refuseDuplicate(q, organizationId, url, events);
       const [row] = await q.query(
         `INSERT INTO webhook_subscriptions (id, organization_id, name, url, events, secret_ciphertext, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
@@ -153,8 +149,8 @@ export class WebhookService {
       values.push(value);
       sets.push(`${column} = $${values.length + 2}`);
     };
-    const url = patch.url === undefined ? undefined : this.#checkUrl(patch.url);
-    const events = patch.events === undefined ? undefined : this.#checkEvents(patch.events);
+    const url = patch.url === undefined ? undefined : checkWebhookUrl(patch.url, this.allowPrivateUrls);
+    const events = patch.events === undefined ? undefined : checkWebhookEvents(patch.events);
     if (patch.name !== undefined) set('name', patch.name);
     if (url !== undefined) set('url', url);
     if (events !== undefined) set('events', JSON.stringify(events));
@@ -167,7 +163,7 @@ export class WebhookService {
       if (url !== undefined || events !== undefined) {
         await q.query('SELECT 1 FROM organizations WHERE organization_id = $1 FOR UPDATE', [organizationId]);
         const current = await this.get(organizationId, id, q);
-        await this.#refuseDuplicate(q, organizationId, url ?? current.url, events ?? current.events, id);
+        await refuseDuplicate(q, organizationId, url ?? current.url, events ?? current.events, id);
       }
       const [row] = await q.query(
         `UPDATE webhook_subscriptions SET ${sets.join(', ')} WHERE id = $1 AND organization_id = $2 RETURNING ${COLUMNS}`,
@@ -237,6 +233,41 @@ export class WebhookService {
     return { secret, previous_secret_expires_at: overlapEnd };
   }
 
+  /**
+   * The subscription's signing secret, and the previous one while it still signs, for a receiver that lost
+   * them (no rotation needed). Recorded as `webhook.secret_read`; nothing is returned unless that record
+   * commits. Throws `not_found` (404, another tenant's subscription too), `key_unavailable` (500) or
+   * `key_custody_unavailable` (503) when the secret cannot be opened.
+   */
+  async readSecret(organizationId: string, id: string, actor: string): Promise<WebhookSecrets> {
+    const [row] = await this.db.query<{
+      secret_ciphertext: string;
+      previous_secret_ciphertext: string | null;
+      previous_secret_expires_at: string | Date | null;
+    }>(
+      `SELECT secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at FROM webhook_subscriptions
+        WHERE id = $1 AND organization_id = $2`,
+      [id, organizationId],
+    );
+    if (!row) throw notFound('Webhook subscription');
+    const previousUntil = toIsoOrNull(row.previous_secret_expires_at);
+    const previousLive =
+      row.previous_secret_ciphertext && previousUntil && Date.parse(previousUntil) > this.clock.now().getTime();
+    const [secret, previous] = await Promise.all([
+      this.secrets.open(row.secret_ciphertext),
+      previousLive ? this.secrets.open(row.previous_secret_ciphertext!) : undefined,
+    ]);
+    await this.db.tx((q) =>
+      this.audit.append(q, organizationId, {
+        event_type: 'webhook.secret_read',
+        actor,
+        subject: id,
+        payload: { previous_included: Boolean(previous) },
+      }),
+    );
+    return previous ? { secret, previous_secret: previous, previous_expires_at: previousUntil! } : { secret };
+  }
+
   /** The subscription's deliveries, newest first. Throws `not_found` for another tenant's subscription. */
   async listDeliveries(organizationId: string, id: string, limit: number, offset: number): Promise<WebhookDelivery[]> {
     await this.get(organizationId, id);
@@ -258,39 +289,5 @@ export class WebhookService {
       last_error: (r.last_error as string | null) ?? null,
       created_at: toIsoOrNull(r.created_at)!,
     }));
-  }
-
-  /** `conflict` when another subscription of the organization sends the same event set to the same url. */
-  async #refuseDuplicate(q: Queryable, organizationId: string, url: string, events: string[], exceptId?: string): Promise<void> {
-    const set = JSON.stringify(events);
-    // Containment both ways: the same set of events, in any order.
-    const [dup] = await q.query<{ id: string }>(
-      `SELECT id FROM webhook_subscriptions
-       WHERE organization_id = $1 AND url = $2 AND events @> $3::jsonb AND events <@ $3::jsonb
-         AND id IS DISTINCT FROM $4::uuid LIMIT 1`,
-      [organizationId, url, set, exceptId ?? null],
-    );
-    if (dup) {
-      throw new AppError('conflict', 'This url is already subscribed to these events', { existing_id: dup.id });
-    }
-  }
-
-  #checkUrl(raw: string): string {
-    const check = checkOutboundUrl(raw, { allowPrivate: this.allowPrivateUrls });
-    if (!check.ok) {
-      throw validationFailed(`url ${check.reason}`, [{ path: 'url', message: check.reason }]);
-    }
-    return check.url.toString();
-  }
-
-  #checkEvents(events: string[]): WebhookEventType[] {
-    const unknown = events.filter((e) => !isWebhookEventType(e));
-    if (events.length === 0 || unknown.length > 0) {
-      throw validationFailed(
-        events.length === 0 ? 'events must not be empty' : `unknown event types: ${unknown.join(', ')}`,
-        [{ path: 'events', message: events.length === 0 ? 'must not be empty' : `unknown: ${unknown.join(', ')}` }],
-      );
-    }
-    return [...new Set(events)] as WebhookEventType[];
   }
 }
