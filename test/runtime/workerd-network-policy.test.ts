@@ -4,13 +4,14 @@
 // special-purpose ranges denied; scripts/stack/workerd-network.ts, README.md "Security model"); on
 // Cloudflare, the platform's own outbound network. This runs a real workerd with that service and a local
 // receiver, and shows the same Worker reaching the receiver only under the development policy.
-import http from 'node:http';
-import { networkInterfaces } from 'node:os';
-import type { AddressInfo } from 'node:net';
+
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { networkPolicyConfig, serveWorker, type ServedWorker } from '../support/workerd-serve.ts';
 import { outboundNetwork } from '../../scripts/stack/workerd-network.ts';
+import { networkPolicyConfig, type ServedWorker, serveWorker } from '../support/workerd-serve.ts';
 
 // Fetches ?url= and reports what happened; the runtime's refusal is an exception from fetch().
 const FETCHER = `export default {
@@ -25,7 +26,9 @@ const FETCHER = `export default {
   },
 };`;
 
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(new URL('../../wrangler.toml', import.meta.url).pathname, 'utf8'))![1]!;
+const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+  readFileSync(new URL('../../wrangler.toml', import.meta.url).pathname, 'utf8'),
+)![1]!;
 
 let receiver: http.Server;
 let port: number;
@@ -55,10 +58,15 @@ afterAll(async () => {
 });
 
 describe('workerd outbound network policy', () => {
-  it('the production policy refuses loopback and this machine\'s own addresses, by address or by name', async () => {
+  it("the production policy refuses loopback and this machine's own addresses, by address or by name", async () => {
     const worker = await serveWorker(networkPolicyConfig(outboundNetwork(), compatibilityDate), FETCHER);
     try {
-      const targets = [`http://127.0.0.1:${port}/`, `http://localhost:${port}/`, `http://[::1]:${port}/`, ...lanAddresses().map((a) => `http://${a}:${port}/`)];
+      const targets = [
+        `http://127.0.0.1:${port}/`,
+        `http://localhost:${port}/`,
+        `http://[::1]:${port}/`,
+        ...lanAddresses().map((a) => `http://${a}:${port}/`),
+      ];
       for (const target of targets) {
         const { status, text } = await ask(worker, target);
         expect(text, target).not.toContain('internal secret');
@@ -70,9 +78,16 @@ describe('workerd outbound network policy', () => {
   });
 
   it('the same Worker reaches the receiver under the development policy (private and local allowed)', async () => {
-    const worker = await serveWorker(networkPolicyConfig(outboundNetwork({ development: true }), compatibilityDate), FETCHER);
+    const worker = await serveWorker(
+      networkPolicyConfig(outboundNetwork({ development: true }), compatibilityDate),
+      FETCHER,
+    );
     try {
-      for (const target of [`http://127.0.0.1:${port}/`, `http://localhost:${port}/`, ...lanAddresses().map((a) => `http://${a}:${port}/`)]) {
+      for (const target of [
+        `http://127.0.0.1:${port}/`,
+        `http://localhost:${port}/`,
+        ...lanAddresses().map((a) => `http://${a}:${port}/`),
+      ]) {
         expect(await ask(worker, target), target).toEqual({ status: 200, text: 'reached 200 internal secret' });
       }
     } finally {

@@ -38,7 +38,12 @@ export function operations(doc: Doc): Operation[] {
         method: method.toUpperCase(),
         path,
         security: (op.security ?? []).flatMap((s: Record<string, string[]>) => Object.keys(s)),
-        params: (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, schema: p.schema ?? {}, required: !!p.required })),
+        params: (op.parameters ?? []).map((p: any) => ({
+          name: p.name,
+          in: p.in,
+          schema: p.schema ?? {},
+          required: !!p.required,
+        })),
         body: json ? { type: 'json', schema: json } : form ? { type: 'form', schema: form } : undefined,
       });
     }
@@ -73,7 +78,8 @@ export function sample(doc: Doc, s0: Schema | undefined, name: string, samples: 
   if (Array.isArray(s.enum)) return s.enum[0];
   if (s.const !== undefined) return s.const;
   const alt = s.anyOf ?? s.oneOf;
-  if (Array.isArray(alt)) return sample(doc, alt.find((a: Schema) => deref(doc, a).type !== 'null') ?? alt[0], name, samples);
+  if (Array.isArray(alt))
+    return sample(doc, alt.find((a: Schema) => deref(doc, a).type !== 'null') ?? alt[0], name, samples);
   switch (typeOf(s)) {
     case 'string':
       if (s.format === 'uuid') return crypto.randomUUID();
@@ -90,7 +96,8 @@ export function sample(doc: Doc, s0: Schema | undefined, name: string, samples: 
       return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => sample(doc, s.items, name, samples));
     case 'object': {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) out[k] = sample(doc, v, k, samples);
+      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Schema>))
+        out[k] = sample(doc, v, k, samples);
       return out;
     }
     default:
@@ -110,7 +117,13 @@ const encode = (s: string) => {
 const cursorOf = (createdAt: string) => toBase64Url(utf8(JSON.stringify([createdAt, crypto.randomUUID()])));
 
 /** Dates that JavaScript's Date accepts (or rolls over) but that are not instants Postgres can store. */
-export const BAD_DATES = ['2020-02-30', '1', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00Z', '2020-13-01T00:00:00Z'];
+export const BAD_DATES = [
+  '2020-02-30',
+  '1',
+  '+275760-09-13T00:00:00.000Z',
+  '0000-01-01T00:00:00Z',
+  '2020-13-01T00:00:00Z',
+];
 
 /** Values that break a string field of `s`: control characters, broken Unicode, too long, wrong type. */
 function breakString(s: Schema): unknown[] {
@@ -145,7 +158,10 @@ function leaves(doc: Doc, s0: Schema, path: string[]): Array<{ path: string[]; s
   const type = typeOf(s);
   const here = path.length > 0 ? [{ path, schema: s }] : [];
   if (type === 'object' && s.properties) {
-    return [...here, ...Object.entries(s.properties as Record<string, Schema>).flatMap(([k, v]) => leaves(doc, v, [...path, k]))];
+    return [
+      ...here,
+      ...Object.entries(s.properties as Record<string, Schema>).flatMap(([k, v]) => leaves(doc, v, [...path, k])),
+    ];
   }
   if (type === 'array' && s.items && typeOf(deref(doc, s.items)) !== 'object') {
     return [...here, { path: [...path, '0'], schema: deref(doc, s.items) }];
@@ -167,17 +183,29 @@ const describe = (v: unknown) => {
 };
 
 /** The operation with every value sampled valid (path parameters from `pathValues`). */
-export function validRequest(doc: Doc, op: Operation, samples: Samples, pathValues: Record<string, string>): WalkRequest {
+export function validRequest(
+  doc: Doc,
+  op: Operation,
+  samples: Samples,
+  pathValues: Record<string, string>,
+): WalkRequest {
   return { ...breakingRequests(doc, op, samples, pathValues, true)[0]!, where: 'none', value: '' };
 }
 
 /** The breaking requests of one operation, given valid values for its path parameters. */
-export function breakingRequests(doc: Doc, op: Operation, samples: Samples, pathValues: Record<string, string>, validOnly = false): WalkRequest[] {
+export function breakingRequests(
+  doc: Doc,
+  op: Operation,
+  samples: Samples,
+  pathValues: Record<string, string>,
+  validOnly = false,
+): WalkRequest[] {
   const fill = (overrides: Record<string, string> = {}) =>
     op.path.replace(/\{([^}]+)\}/g, (_, n: string) => encode(overrides[n] ?? pathValues[n] ?? crypto.randomUUID()));
   const query = (extra: Record<string, string> = {}) => {
     const q = new URLSearchParams();
-    for (const p of op.params.filter((x) => x.in === 'query' && x.required)) q.set(p.name, String(sample(doc, p.schema, p.name, samples)));
+    for (const p of op.params.filter((x) => x.in === 'query' && x.required))
+      q.set(p.name, String(sample(doc, p.schema, p.name, samples)));
     for (const [k, v] of Object.entries(extra)) q.set(k, v);
     const s = [...q].map(([k, v]) => `${encode(k)}=${encode(v)}`).join('&');
     return s ? `?${s}` : '';
@@ -185,15 +213,24 @@ export function breakingRequests(doc: Doc, op: Operation, samples: Samples, path
   const baseBody = () => (op.body ? sample(doc, op.body.schema, '', samples) : undefined);
   const bodyOf = (b: unknown) =>
     op.body?.type === 'form'
-      ? { form: Object.fromEntries(Object.entries(b as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) }
+      ? {
+          form: Object.fromEntries(
+            Object.entries(b as Record<string, unknown>).map(([k, v]) => [
+              k,
+              typeof v === 'string' ? v : JSON.stringify(v),
+            ]),
+          ),
+        }
       : { body: b };
   const out: WalkRequest[] = [];
-  if (validOnly) return [{ where: 'none', value: '', method: op.method, path: `${fill()}${query()}`, ...bodyOf(baseBody()) }];
+  if (validOnly)
+    return [{ where: 'none', value: '', method: op.method, path: `${fill()}${query()}`, ...bodyOf(baseBody()) }];
 
   for (const p of op.params) {
     if (p.in === 'header') continue; // Fetch refuses control characters in headers before anything is sent.
     const values = [...breakValue(doc, p.schema), '%00', '../..', ...BAD_DATES];
-    if (p.name === 'cursor') values.push(...BAD_DATES.map(cursorOf), cursorOf('2020-01-01T00:00:00Z').slice(0, -3) + '\u0000');
+    if (p.name === 'cursor')
+      values.push(...BAD_DATES.map(cursorOf), cursorOf('2020-01-01T00:00:00Z').slice(0, -3) + '\u0000');
     for (const v of values) {
       const text = typeof v === 'string' ? v : JSON.stringify(v);
       const path = p.in === 'path' ? fill({ [p.name]: text }) : fill();

@@ -42,7 +42,9 @@ export async function serveWorker(config: string, workerJs: string, timeoutMs = 
   const dir = mkdtempSync(join(tmpdir(), 'agentidp-workerd-test-'));
   writeFileSync(join(dir, 'config.capnp'), config);
   writeFileSync(join(dir, 'worker.js'), workerJs);
-  const child = spawn(BINARY, ['serve', '--control-fd=3', join(dir, 'config.capnp')], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(BINARY, ['serve', '--control-fd=3', join(dir, 'config.capnp')], {
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);

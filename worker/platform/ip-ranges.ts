@@ -119,6 +119,21 @@ export function runtimeDenyList(): string[] {
     const ip = b.cidr.split('/')[0]!;
     return [`::ffff:${ip}/${96 + b.bits}`, `64:ff9b::${ip}/${96 + b.bits}`];
   });
-  const outsideGlobal = ['::/96', '64:ff9b:1::/48', '100::/8', '200::/7', '400::/6', '800::/5', '1000::/4', '4000::/2', '8000::/1'];
-  return [...IPV4_REFUSED.map((b) => b.cidr), ...embedded, ...outsideGlobal, ...IPV6_REFUSED_IN_GLOBAL.map((b) => b.cidr)];
+  const outsideGlobal = [
+    '::/96',
+    '64:ff9b:1::/48',
+    '100::/8',
+    '200::/7',
+    '400::/6',
+    '800::/5',
+    '1000::/4',
+    '4000::/2',
+    '8000::/1',
+  ];
+  return [
+    ...IPV4_REFUSED.map((b) => b.cidr),
+    ...embedded,
+    ...outsideGlobal,
+    ...IPV6_REFUSED_IN_GLOBAL.map((b) => b.cidr),
+  ];
 }

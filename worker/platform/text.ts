@@ -3,7 +3,9 @@
 // surrogate would be stored as U+FFFD, a different value from the one sent. Control characters have no
 // place in names and identifiers: they make logs and user interfaces lie.
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const NUL = /\u0000/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

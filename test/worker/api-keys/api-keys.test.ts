@@ -2,19 +2,24 @@
 // (409), audited; a revoked key stops working at once in the isolate that revoked it and within
 // API_KEY_CACHE_SECONDS everywhere else.
 import { describe, expect, it } from 'vitest';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
-import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
+import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 const keyIdOf = (key: string) => key.split('_')[1]!;
 
-async function newKey(org: Org, token = org.api_key, name?: string): Promise<{ id: string; api_key: string; prefix: string; name: string | null }> {
+async function newKey(
+  org: Org,
+  token = org.api_key,
+  name?: string,
+): Promise<{ id: string; api_key: string; prefix: string; name: string | null }> {
   const res = await call('POST', '/v1/api-keys', { token, body: name === undefined ? {} : { name } });
   if (res.status !== 201) throw new Error(`create key: ${res.status} ${await res.text()}`);
   return json(res);
 }
 
-const list = async (token: string) => (await json(await call('GET', '/v1/api-keys', { token }))).data as Array<Record<string, unknown>>;
+const list = async (token: string) =>
+  (await json(await call('GET', '/v1/api-keys', { token }))).data as Array<Record<string, unknown>>;
 
 const auditOf = (orgId: string) =>
   sql<{ event_type: string; actor: string; subject: string }>(
@@ -55,17 +60,28 @@ describe('API key lifecycle', () => {
     expect(revoked.status).toBe('revoked');
     expect(typeof revoked.revoked_at).toBe('string');
     expect((await call('DELETE', `/v1/api-keys/${second.id}`, { token: org.api_key })).status).toBe(204);
-    expect((await auditOf(org.organization_id)).map((e) => e.event_type)).toEqual(['api_key.created', 'api_key.revoked']);
+    expect((await auditOf(org.organization_id)).map((e) => e.event_type)).toEqual([
+      'api_key.created',
+      'api_key.revoked',
+    ]);
   });
 
   it('never leaves an organization without an active key: the last one is a 409', async () => {
     const org = await createOrg();
-    await expectProblem(await call('DELETE', `/v1/api-keys/${keyIdOf(org.api_key)}`, { token: org.api_key }), 409, 'last_active_key');
+    await expectProblem(
+      await call('DELETE', `/v1/api-keys/${keyIdOf(org.api_key)}`, { token: org.api_key }),
+      409,
+      'last_active_key',
+    );
     // With a second key, a key may revoke itself; the one left then cannot be revoked.
     const second = await newKey(org);
     expect((await call('DELETE', `/v1/api-keys/${keyIdOf(org.api_key)}`, { token: org.api_key })).status).toBe(204);
     await expectProblem(await call('GET', '/v1/agents', { token: org.api_key }), 401, 'unauthorized');
-    await expectProblem(await call('DELETE', `/v1/api-keys/${second.id}`, { token: second.api_key }), 409, 'last_active_key');
+    await expectProblem(
+      await call('DELETE', `/v1/api-keys/${second.id}`, { token: second.api_key }),
+      409,
+      'last_active_key',
+    );
     expect((await call('GET', '/v1/agents', { token: second.api_key })).status).toBe(200);
   });
 
@@ -92,7 +108,11 @@ describe('API key lifecycle', () => {
     await expectProblem(await call('DELETE', `/v1/api-keys/${bSecond.id}`, { token: a.api_key }), 404, 'not_found');
     expect((await call('GET', '/v1/agents', { token: bSecond.api_key })).status).toBe(200);
     expect((await list(a.api_key)).map((k) => k.id)).toEqual([keyIdOf(a.api_key)]);
-    await expectProblem(await call('DELETE', '/v1/api-keys/not-a-key-id!', { token: a.api_key }), 400, 'validation_failed');
+    await expectProblem(
+      await call('DELETE', '/v1/api-keys/not-a-key-id!', { token: a.api_key }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('caps active keys per organization', async () => {

@@ -3,7 +3,6 @@
 // subscription that stops being paid (past_due, unpaid, canceled) takes the paid tier away; a late checkout
 // completion cannot put a canceled subscription back on pro.
 import { describe, expect, it } from 'vitest';
-import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 import {
   billingRows,
   checkoutCompleted,
@@ -14,6 +13,7 @@ import {
   subscriptionEvent,
   subscriptionFetches,
 } from '../../support/stripe.ts';
+import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 const t0 = Math.floor(Date.now() / 1000) - 1_000;
 let n = 0;
@@ -22,14 +22,23 @@ type Step = { kind: 'created' | 'updated' | 'deleted'; status: string; at: numbe
 
 /** The signed event of one lifecycle step for `org`'s subscription `subId` (metadata as Checkout copies it). */
 function eventOf(org: Org, subId: string, step: Step) {
-  if (step.kind === 'checkout') return checkoutCompleted(org.organization_id, 'pro', { subscription: subId, created: step.at });
-  const sub = { id: subId, orgId: org.organization_id, status: step.status, customer: `cus_${subId}`, targetTier: 'pro' };
+  if (step.kind === 'checkout')
+    return checkoutCompleted(org.organization_id, 'pro', { subscription: subId, created: step.at });
+  const sub = {
+    id: subId,
+    orgId: org.organization_id,
+    status: step.status,
+    customer: `cus_${subId}`,
+    targetTier: 'pro',
+  };
   return subscriptionEvent(`customer.subscription.${step.kind}`, sub, step.at);
 }
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+  return items.flatMap((x, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
+  );
 }
 
 /** A fresh organization and subscription whose current truth at Stripe is `finalStatus`. */
@@ -64,7 +73,9 @@ describe('a late checkout completion after the subscription ended', () => {
 
   it('a checkout completion with nothing stored asks Stripe, and a canceled subscription upgrades nothing', async () => {
     const { org, subId } = await lifecycle('canceled');
-    expect(await json(await deliver(eventOf(org, subId, { kind: 'checkout', at: t0 })))).toMatchObject({ outcome: 'applied' });
+    expect(await json(await deliver(eventOf(org, subId, { kind: 'checkout', at: t0 })))).toMatchObject({
+      outcome: 'applied',
+    });
     expect(await subscriptionFetches(subId)).toBe(1);
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('free');
@@ -150,7 +161,8 @@ describe('every order of arrival ends where Stripe says the subscription is', ()
         await run(org, subId, order);
         const rows = await billingRows(org.organization_id);
         const got = `${rows.subscription?.status}/${rows.tier}`;
-        if (got !== `${lc.truth}/${lc.tier}`) wrong.push(`${order.map((s) => ('status' in s ? `${s.kind}:${s.status}` : s.kind)).join(' → ')} ⇒ ${got}`);
+        if (got !== `${lc.truth}/${lc.tier}`)
+          wrong.push(`${order.map((s) => ('status' in s ? `${s.kind}:${s.status}` : s.kind)).join(' → ')} ⇒ ${got}`);
       }
       expect(wrong).toEqual([]);
     }, 120_000);

@@ -2,21 +2,27 @@
 // state and every order of arrival (older, same second, newer, fetched from the API).
 import { describe, expect, it } from 'vitest';
 import {
-  SUBSCRIPTION_STATUSES,
-  transition,
   type Observation,
   type StoredSubscription,
+  SUBSCRIPTION_STATUSES,
   type Transition,
+  transition,
 } from '../../../worker/features/billing/subscription-state.ts';
 
 /** One letter per outcome: Grant, Revoke, Keep (applied), Fetch, Stale, Ended, Not current. */
 function code(t: Transition): string {
   if (t.action === 'fetch') return 'F';
-  if (t.action === 'ignore') return { stale: 'S', subscription_ended: 'E', not_current_subscription: 'N', unknown_status: '?' }[t.reason];
+  if (t.action === 'ignore')
+    return { stale: 'S', subscription_ended: 'E', not_current_subscription: 'N', unknown_status: '?' }[t.reason];
   return { grant: 'G', revoke: 'R', keep: 'K' }[t.entitlement.kind];
 }
 
-const stored = (status: string, subscriptionId = 'sub_A', observedAt = 100): StoredSubscription => ({ subscriptionId, status, tier: 'pro', observedAt });
+const stored = (status: string, subscriptionId = 'sub_A', observedAt = 100): StoredSubscription => ({
+  subscriptionId,
+  status,
+  tier: 'pro',
+  observedAt,
+});
 const obs = (status: string, over: Partial<Observation> = {}): Observation => ({
   subscriptionId: 'sub_A',
   status,
@@ -32,7 +38,12 @@ const TABLE: Array<[string, StoredSubscription | undefined, Partial<Observation>
   ['same subscription granting, newer event', stored('active'), {}, 'R R G G R R R R'],
   ['same subscription granting, same second', stored('active'), { at: 100 }, 'F R F G F R F F'],
   ['same subscription granting, older event', stored('active'), { at: 99 }, 'S S S S S S S S'],
-  ['same subscription granting, older but fetched', stored('active'), { at: 99, authoritative: true }, 'R R G G R R R R'],
+  [
+    'same subscription granting, older but fetched',
+    stored('active'),
+    { at: 99, authoritative: true },
+    'R R G G R R R R',
+  ],
   ['same subscription past_due, newer event', stored('past_due'), {}, 'K R G G K R K K'],
   ['same subscription past_due, older event', stored('past_due'), { at: 99 }, 'S S S S S S S S'],
   ['same subscription canceled', stored('canceled'), {}, 'E E E E E E E E'],
@@ -51,19 +62,32 @@ describe('subscription transition table', () => {
   });
 
   it('never acts on a status Stripe may add later', () => {
-    expect(transition(stored('active'), obs('suspended_for_review'))).toEqual({ action: 'ignore', reason: 'unknown_status' });
+    expect(transition(stored('active'), obs('suspended_for_review'))).toEqual({
+      action: 'ignore',
+      reason: 'unknown_status',
+    });
   });
 
   it('grants the tier the subscription pays for: its own, else the stored one; unknown keeps the tier', () => {
-    expect(transition(stored('past_due'), obs('active', { tier: null }))).toMatchObject({ entitlement: { kind: 'grant', tier: 'pro' } });
-    expect(transition(stored('active'), obs('active', { tier: 'enterprise' }))).toMatchObject({ entitlement: { kind: 'grant', tier: 'enterprise' } });
+    expect(transition(stored('past_due'), obs('active', { tier: null }))).toMatchObject({
+      entitlement: { kind: 'grant', tier: 'pro' },
+    });
+    expect(transition(stored('active'), obs('active', { tier: 'enterprise' }))).toMatchObject({
+      entitlement: { kind: 'grant', tier: 'enterprise' },
+    });
     expect(transition(undefined, obs('active', { tier: null }))).toMatchObject({ entitlement: { kind: 'keep' } });
-    expect(transition(stored('active'), obs('unpaid', { tier: null }))).toMatchObject({ entitlement: { kind: 'revoke', tier: 'pro' } });
+    expect(transition(stored('active'), obs('unpaid', { tier: null }))).toMatchObject({
+      entitlement: { kind: 'revoke', tier: 'pro' },
+    });
   });
 
   it('moves the stored state forward only: a fetched answer about an older event keeps the newer time', () => {
     const t = transition(stored('active', 'sub_A', 100), obs('past_due', { at: 90, authoritative: true }));
     expect(t).toMatchObject({ action: 'apply', changed: true, next: { status: 'past_due', observedAt: 100 } });
-    expect(transition(stored('active'), obs('active', { at: 105 }))).toMatchObject({ action: 'apply', changed: false, next: { observedAt: 105 } });
+    expect(transition(stored('active'), obs('active', { at: 105 }))).toMatchObject({
+      action: 'apply',
+      changed: false,
+      next: { observedAt: 105 },
+    });
   });
 });

@@ -2,13 +2,21 @@
 // (NUL characters, lone surrogates, over-long strings, wrong types, impossible dates, crafted cursors): the
 // answer is never a 500, and a broken JSON body field is refused by validation, naming the field, before
 // anything reaches Postgres.
-import { beforeAll, describe, expect, it } from 'vitest';
+
 import { exports } from 'cloudflare:workers';
-import { ADMIN_TOKEN, BASE, agentInput, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
-import { unique } from '../../support/federation.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PartnerIdp, unique } from '../../support/federation.ts';
+import {
+  breakingRequests,
+  type Doc,
+  type Operation,
+  operations,
+  type Samples,
+  validRequest,
+  type WalkRequest,
+} from '../../support/openapi-walk.ts';
 import { createWebhook, receiver } from '../../support/webhooks.ts';
-import { PartnerIdp } from '../../support/federation.ts';
-import { breakingRequests, operations, validRequest, type Doc, type Operation, type Samples, type WalkRequest } from '../../support/openapi-walk.ts';
+import { ADMIN_TOKEN, agentInput, BASE, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
 
 let doc: Doc;
 let org: Org;
@@ -21,14 +29,25 @@ beforeAll(async () => {
   org = await createOrg('enterprise');
   const agent = await createAgent(org);
   const other = await createAgent(org, { ...agentInput(2) });
-  const credential = await json(await call('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} }));
+  const credential = await json(
+    await call('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} }),
+  );
   const hook = await createWebhook(org, receiver('walk').url);
   const idp = new PartnerIdp();
   await idp.addKey('ES256');
   const partner = await json(
-    await call('POST', '/v1/federation/partners', { token: ADMIN_TOKEN, body: { name: 'walk', issuer: idp.issuer, jwks_uri: idp.jwksUri } }),
+    await call('POST', '/v1/federation/partners', {
+      token: ADMIN_TOKEN,
+      body: { name: 'walk', issuer: idp.issuer, jwks_uri: idp.jwksUri },
+    }),
   );
-  ids = { agent: agent.agent_id, credential: credential.credential_id, webhook: hook.id, partner: partner.id, did: agent.did };
+  ids = {
+    agent: agent.agent_id,
+    credential: credential.credential_id,
+    webhook: hook.id,
+    partner: partner.id,
+    did: agent.did,
+  };
   samples = {
     byName: {
       url: receiver('walk').url,
@@ -53,7 +72,11 @@ const OPAQUE = new Set(['token']);
 
 /** Real resources for path parameters, so a request gets past "not found" to the code that stores things. */
 function pathValues(op: Operation): Record<string, string> {
-  const id = op.path.startsWith('/v1/webhooks') ? ids.webhook : op.path.startsWith('/v1/federation/partners') ? ids.partner : crypto.randomUUID();
+  const id = op.path.startsWith('/v1/webhooks')
+    ? ids.webhook
+    : op.path.startsWith('/v1/federation/partners')
+      ? ids.partner
+      : crypto.randomUUID();
   return { agent_id: ids.agent!, credential_id: ids.credential!, id: id!, did: ids.did! };
 }
 
@@ -79,7 +102,8 @@ describe('schema-breaking values on every operation of /openapi.json', () => {
       const res = await send(op, validRequest(doc, op, samples, pathValues(op)));
       const text = await res.text();
       // Business rules may still refuse (an upgrade of an enterprise tenant); the schema must not.
-      if (res.status === 400 && text.includes('Request validation failed')) refused.push(`${op.method} ${op.path}: ${text.slice(0, 200)}`);
+      if (res.status === 400 && text.includes('Request validation failed'))
+        refused.push(`${op.method} ${op.path}: ${text.slice(0, 200)}`);
     }
     expect(refused).toEqual([]);
   });
@@ -104,8 +128,13 @@ describe('schema-breaking values on every operation of /openapi.json', () => {
         }
         // Any other broken JSON body field is a validation error naming that field.
         const problem = res.headers.get('content-type')?.startsWith('application/problem+json') ? JSON.parse(text) : {};
-        const named = res.status === 400 && (problem.errors ?? []).some((e: { path: string }) => e.path === r.field || e.path.startsWith(`${r.field}.`));
-        if (!named) failures.push(`${label} → ${res.status} ${problem.code ?? text.slice(0, 80)} without a field error for ${r.field}`);
+        const named =
+          res.status === 400 &&
+          (problem.errors ?? []).some((e: { path: string }) => e.path === r.field || e.path.startsWith(`${r.field}.`));
+        if (!named)
+          failures.push(
+            `${label} → ${res.status} ${problem.code ?? text.slice(0, 80)} without a field error for ${r.field}`,
+          );
       }
     }
     expect(sent).toBeGreaterThan(500);

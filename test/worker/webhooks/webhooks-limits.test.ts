@@ -1,15 +1,16 @@
 // Webhook amplification: one event fanned out to many subscriptions of one URL, each retried. Subscriptions
 // are capped per tier, a (url, events) pair is subscribed once, and every delivery attempt counts against the
 // tenant's daily delivery quota; past it, deliveries wait for the next UTC day.
-import { describe, expect, it } from 'vitest';
+
 import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import { EventService } from '../../../worker/features/webhooks/event.service.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
-import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
-import { call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 import { testDb } from '../../support/db.ts';
 import { createWebhook, deliveries, dispatcher, eventually, receiver } from '../../support/webhooks.ts';
+import { call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 const bindings = env as unknown as Cloudflare.Env & { TENANT_LIMITER: DurableObjectNamespace<TenantLimiter> };
 const DAY = 86_400_000;
@@ -35,7 +36,11 @@ describe('subscriptions per tier', () => {
     const free = await createOrg();
     const cap = TIER_CONFIG.free.max_webhook_subscriptions!;
     for (let i = 0; i < cap; i++) expect((await subscribe(free, `https://hooks.example.com/${i}`)).status).toBe(201);
-    const refused = await expectProblem(await subscribe(free, 'https://hooks.example.com/more'), 429, 'tier_limit_exceeded');
+    const refused = await expectProblem(
+      await subscribe(free, 'https://hooks.example.com/more'),
+      429,
+      'tier_limit_exceeded',
+    );
     expect(refused).toMatchObject({ tier: 'free', limit: cap, current: cap });
     expect((await json(await call('GET', '/v1/tier', { token: free.api_key }))).usage.webhook_subscriptions).toBe(cap);
 
@@ -53,7 +58,11 @@ describe('one subscription per (url, events) pair', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(39);
     await createAgent(org);
     const [hook] = (await json(await call('GET', '/v1/webhooks', { token: org.api_key }))).data;
-    await eventually(() => deliveries(org, hook.id), (ds) => ds[0]?.status === 'delivered', 'delivered');
+    await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds[0]?.status === 'delivered',
+      'delivered',
+    );
     expect(await rx.requests()).toHaveLength(1);
   });
 
@@ -70,15 +79,24 @@ describe('one subscription per (url, events) pair', () => {
     expect((await subscribe(org, 'https://hooks.example.com/a', ['agent.created'])).status).toBe(201);
     expect((await subscribe(org, 'https://hooks.example.com/b', ['agent.created', 'agent.updated'])).status).toBe(201);
     // Another tenant may subscribe the same pair.
-    expect((await subscribe(await createOrg(), 'https://hooks.example.com/a', ['agent.created', 'agent.updated'])).status).toBe(201);
+    expect(
+      (await subscribe(await createOrg(), 'https://hooks.example.com/a', ['agent.created', 'agent.updated'])).status,
+    ).toBe(201);
   });
 
   it('a PATCH that would make a duplicate is a 409; patching a subscription onto itself is not', async () => {
     const org = await createOrg();
     const a = await createWebhook(org, 'https://hooks.example.com/a', ['agent.created']);
     const b = await createWebhook(org, 'https://hooks.example.com/b', ['agent.created']);
-    await expectProblem(await call('PATCH', `/v1/webhooks/${b.id}`, { token: org.api_key, body: { url: 'https://hooks.example.com/a' } }), 409, 'conflict');
-    const same = await call('PATCH', `/v1/webhooks/${a.id}`, { token: org.api_key, body: { url: 'https://hooks.example.com/a', events: ['agent.created'] } });
+    await expectProblem(
+      await call('PATCH', `/v1/webhooks/${b.id}`, { token: org.api_key, body: { url: 'https://hooks.example.com/a' } }),
+      409,
+      'conflict',
+    );
+    const same = await call('PATCH', `/v1/webhooks/${a.id}`, {
+      token: org.api_key,
+      body: { url: 'https://hooks.example.com/a', events: ['agent.created'] },
+    });
     expect(same.status).toBe(200);
   });
 });
@@ -119,7 +137,7 @@ describe('daily delivery quota', () => {
     expect((await deliveries(org, hook.id)).every((d) => d.status === 'delivered')).toBe(true);
   });
 
-  it('shows the day\'s delivery attempts in GET /v1/tier', async () => {
+  it("shows the day's delivery attempts in GET /v1/tier", async () => {
     const org = await createOrg();
     const hook = await createWebhook(org, receiver('usage').url, ['agent.updated']);
     await announce(org, 3);

@@ -1,13 +1,13 @@
-import type { Db } from '../../platform/db.ts';
+import type { Tenant } from '../../env.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
 import { sha256Hex, timingSafeEqual } from '../../platform/crypto.ts';
+import type { Db } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import type { Tenant } from '../../env.ts';
-import { isTierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import { isTierName } from '../tiers/tiers.ts';
 import { apiKeyId, apiKeyPrefix, newApiKey } from './api-key.ts';
-import { cachedApiKey, forgetApiKey, rememberApiKey, type CachedApiKey } from './api-key-cache.ts';
+import { type CachedApiKey, cachedApiKey, forgetApiKey, rememberApiKey } from './api-key-cache.ts';
 
 export interface ApiKey {
   id: string;
@@ -85,7 +85,12 @@ export class ApiKeyService {
     let record = ttlMs > 0 ? cachedApiKey(keyId, now) : undefined;
     let lastUsed: number | null | undefined;
     if (!record) {
-      const [row] = await this.db.query<Omit<CachedApiKey, 'until' | 'tier_version'> & { tier_version: string | number; last_used_at: string | Date | null }>(
+      const [row] = await this.db.query<
+        Omit<CachedApiKey, 'until' | 'tier_version'> & {
+          tier_version: string | number;
+          last_used_at: string | Date | null;
+        }
+      >(
         `SELECT k.organization_id, k.key_hash, o.tier, o.tier_version, k.last_used_at FROM api_keys k
          JOIN organizations o USING (organization_id)
          WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
@@ -107,7 +112,8 @@ export class ApiKeyService {
     }
     const ok = await timingSafeEqual(await sha256Hex(key), record?.key_hash ?? '');
     if (!record || !ok) return undefined;
-    if (lastUsed !== undefined && (lastUsed === null || now - lastUsed >= LAST_USED_PRECISION_MS)) this.#touch(keyId, now);
+    if (lastUsed !== undefined && (lastUsed === null || now - lastUsed >= LAST_USED_PRECISION_MS))
+      this.#touch(keyId, now);
     return {
       organizationId: record.organization_id,
       apiKeyId: keyId,
@@ -137,18 +143,24 @@ export class ApiKeyService {
       await this.#lockOrganization(q, organizationId);
       const active = await this.#activeCount(q, organizationId);
       if (active >= MAX_ACTIVE_API_KEYS) {
-        throw new AppError('api_key_limit_reached', `An organization may hold ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first`, {
-          limit: MAX_ACTIVE_API_KEYS,
-        });
+        throw new AppError(
+          'api_key_limit_reached',
+          `An organization may hold ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first`,
+          {
+            limit: MAX_ACTIVE_API_KEYS,
+          },
+        );
       }
-      await q.query('INSERT INTO api_keys (key_id, organization_id, key_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)', [
-        keyId,
-        organizationId,
-        hash,
-        name,
-        now,
-      ]);
-      await this.audit.append(q, organizationId, { event_type: 'api_key.created', actor, subject: keyId, payload: { name } });
+      await q.query(
+        'INSERT INTO api_keys (key_id, organization_id, key_hash, name, created_at) VALUES ($1, $2, $3, $4, $5)',
+        [keyId, organizationId, hash, name, now],
+      );
+      await this.audit.append(q, organizationId, {
+        event_type: 'api_key.created',
+        actor,
+        subject: keyId,
+        payload: { name },
+      });
     });
     return { id: keyId, prefix: apiKeyPrefix(keyId), name, api_key: key, created_at: now };
   }
@@ -169,7 +181,10 @@ export class ApiKeyService {
       if (!row) throw notFound('API key');
       if (row.revoked_at) return;
       if ((await this.#activeCount(q, organizationId)) <= 1) {
-        throw new AppError('last_active_key', 'This is the organization\u2019s last active API key; create another one before revoking it');
+        throw new AppError(
+          'last_active_key',
+          'This is the organization\u2019s last active API key; create another one before revoking it',
+        );
       }
       await q.query('UPDATE api_keys SET revoked_at = $2 WHERE key_id = $1', [keyId, this.clock.now().toISOString()]);
       await this.audit.append(q, organizationId, { event_type: 'api_key.revoked', actor, subject: keyId });
@@ -193,12 +208,13 @@ export class ApiKeyService {
   /** Records a use, at most once per LAST_USED_PRECISION_MS per key (the condition holds across isolates). */
   #touch(keyId: string, nowMs: number): void {
     const write = this.db
-      .query('UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < $3)', [
-        keyId,
-        new Date(nowMs).toISOString(),
-        new Date(nowMs - LAST_USED_PRECISION_MS).toISOString(),
-      ])
-      .catch((err: unknown) => console.error(JSON.stringify({ level: 'warn', msg: 'api key last_used_at not written', error: String(err) })));
+      .query(
+        'UPDATE api_keys SET last_used_at = $2 WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < $3)',
+        [keyId, new Date(nowMs).toISOString(), new Date(nowMs - LAST_USED_PRECISION_MS).toISOString()],
+      )
+      .catch((err: unknown) =>
+        console.error(JSON.stringify({ level: 'warn', msg: 'api key last_used_at not written', error: String(err) })),
+      );
     this.options.waitUntil(write);
   }
 }

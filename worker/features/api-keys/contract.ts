@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Text, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonResponse, pick, Text, tenantProblems } from '../../http/schemas.ts';
 import { API_KEY_ID_PATTERN } from './api-key.ts';
 
 export const ApiKeySchema = z
@@ -25,7 +25,10 @@ export const CreatedApiKeySchema = z
   })
   .openapi('CreatedApiKey');
 
-export const CreateApiKeyBody = z.object({ name: Text(100).optional() }).strict().openapi('CreateApiKey');
+export const CreateApiKeyBody = z
+  .object({ name: Text(100).optional() })
+  .strict()
+  .openapi('CreateApiKey');
 
 export const ApiKeyParams = z.object({
   id: z
@@ -50,7 +53,11 @@ export const createApiKeyRoute = createRoute({
   path: '/v1/api-keys',
   summary: 'Create an API key (returned once)',
   request: { body: { required: false, content: { 'application/json': { schema: CreateApiKeyBody } } } },
-  responses: { 201: jsonResponse(CreatedApiKeySchema, 'Created; the key is shown once'), ...tenantProblems, ...pick(409) },
+  responses: {
+    201: jsonResponse(CreatedApiKeySchema, 'Created; the key is shown once'),
+    ...tenantProblems,
+    ...pick(409),
+  },
 });
 
 export const revokeApiKeyRoute = createRoute({
@@ -58,7 +65,8 @@ export const revokeApiKeyRoute = createRoute({
   method: 'delete',
   path: '/v1/api-keys/{id}',
   summary: 'Revoke an API key (it stops working within API_KEY_CACHE_SECONDS)',
-  description: 'The organization must keep one active key: revoking the last one is refused with 409 `last_active_key`.',
+  description:
+    'The organization must keep one active key: revoking the last one is refused with 409 `last_active_key`.',
   request: { params: ApiKeyParams },
   responses: { 204: { description: 'Revoked' }, ...tenantProblems, ...pick(409) },
 });

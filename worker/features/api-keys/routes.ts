@@ -10,7 +10,10 @@ export function apiKeyRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(createApiKeyRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
-    return c.json(await c.var.services.apiKeys.create(c.var.tenant.organizationId, body.name ?? null, tenantActor(c)), 201);
+    return c.json(
+      await c.var.services.apiKeys.create(c.var.tenant.organizationId, body.name ?? null, tenantActor(c)),
+      201,
+    );
   });
 
   app.openapi(revokeApiKeyRoute, async (c) => {

@@ -1,7 +1,7 @@
 import { AppError } from '../../platform/errors.ts';
 import { Stripe } from './stripe.ts';
-import { SubscriptionShape } from './stripe-objects.ts';
 import type { SubscriptionSnapshot } from './stripe-event-applier.ts';
+import { SubscriptionShape } from './stripe-objects.ts';
 
 /**
  * The subscription as Stripe has it now (`GET /v1/subscriptions/{id}`), for events whose order cannot be
@@ -14,14 +14,24 @@ export async function fetchSubscription(stripe: Stripe, subscriptionId: string):
   try {
     raw = await stripe.subscriptions.retrieve(subscriptionId);
   } catch (err) {
-    if (err instanceof Stripe.errors.StripeError && (err.statusCode === 404 || err.code === 'resource_missing')) return { found: false };
+    if (err instanceof Stripe.errors.StripeError && (err.statusCode === 404 || err.code === 'resource_missing'))
+      return { found: false };
     if (err instanceof Stripe.errors.StripeError) {
-      console.error(JSON.stringify({ level: 'error', msg: 'stripe subscription fetch failed', type: err.type, status: err.statusCode, request_id: err.requestId }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'stripe subscription fetch failed',
+          type: err.type,
+          status: err.statusCode,
+          request_id: err.requestId,
+        }),
+      );
       throw new AppError('billing_provider_error', 'The payment provider could not be asked for the subscription');
     }
     throw err;
   }
   const parsed = SubscriptionShape.safeParse(raw);
-  if (!parsed.success) throw new AppError('billing_provider_error', 'The payment provider answered something that is not a subscription');
+  if (!parsed.success)
+    throw new AppError('billing_provider_error', 'The payment provider answered something that is not a subscription');
   return { found: true, subscription: parsed.data };
 }

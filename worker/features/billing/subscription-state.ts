@@ -22,7 +22,8 @@ export const ENTITLED: ReadonlySet<string> = new Set(['active', 'trialing']);
 /** Statuses a subscription never leaves: nothing said about it afterwards can revive it. */
 export const TERMINAL: ReadonlySet<string> = new Set(['canceled', 'incomplete_expired']);
 
-export const isSubscriptionStatus = (s: string): s is StripeSubscriptionStatus => (SUBSCRIPTION_STATUSES as readonly string[]).includes(s);
+export const isSubscriptionStatus = (s: string): s is StripeSubscriptionStatus =>
+  (SUBSCRIPTION_STATUSES as readonly string[]).includes(s);
 
 /** What tenant_subscriptions holds for the organization. */
 export interface StoredSubscription {
@@ -46,7 +47,10 @@ export interface Observation {
 }
 
 /** What the organization's tier does: `grant` the paid tier, `revoke` what the subscription paid for, or `keep`. */
-export type Entitlement = { kind: 'grant'; tier: TierName } | { kind: 'revoke'; tier: TierName | null } | { kind: 'keep' };
+export type Entitlement =
+  | { kind: 'grant'; tier: TierName }
+  | { kind: 'revoke'; tier: TierName | null }
+  | { kind: 'keep' };
 
 export type IgnoreReason = 'unknown_status' | 'subscription_ended' | 'not_current_subscription' | 'stale';
 
@@ -75,10 +79,12 @@ export function transition(stored: StoredSubscription | undefined, obs: Observat
   const same = stored !== undefined && stored.subscriptionId === obs.subscriptionId;
   if (same && TERMINAL.has(stored.status)) return ignore('subscription_ended');
   const storedGrants = stored !== undefined && ENTITLED.has(stored.status);
-  if (stored?.subscriptionId && !same && storedGrants && !ENTITLED.has(obs.status)) return ignore('not_current_subscription');
+  if (stored?.subscriptionId && !same && storedGrants && !ENTITLED.has(obs.status))
+    return ignore('not_current_subscription');
   if (stored && !obs.authoritative && (same || storedGrants)) {
     if (obs.at < stored.observedAt) return ignore('stale');
-    if (obs.at === stored.observedAt && obs.status !== stored.status && !TERMINAL.has(obs.status)) return { action: 'fetch' };
+    if (obs.at === stored.observedAt && obs.status !== stored.status && !TERMINAL.has(obs.status))
+      return { action: 'fetch' };
   }
   const tier = obs.tier ?? (same ? stored.tier : null);
   const next: StoredSubscription = {

@@ -3,7 +3,12 @@ import { isTierName, type TierName } from '../tiers/tiers.ts';
 
 /** The tenant's daily delivery quota (UsageLimiterService.takeDeliveries, kept by the TenantLimiter object). */
 export interface DeliveryQuota {
-  takeDeliveries(organizationId: string, tier: TierName, nowMs: number, wanted: number): Promise<{ granted: number; reset_at: string }>;
+  takeDeliveries(
+    organizationId: string,
+    tier: TierName,
+    nowMs: number,
+    wanted: number,
+  ): Promise<{ granted: number; reset_at: string }>;
 }
 
 /**
@@ -22,9 +27,21 @@ export async function withinDeliveryQuota<T extends { id: string }>(
 ): Promise<T[]> {
   let taken: { granted: number; reset_at: string };
   try {
-    taken = await quota.takeDeliveries(sub.organization_id, isTierName(sub.tier) ? sub.tier : 'free', nowMs, claimed.length);
+    taken = await quota.takeDeliveries(
+      sub.organization_id,
+      isTierName(sub.tier) ? sub.tier : 'free',
+      nowMs,
+      claimed.length,
+    );
   } catch (err) {
-    console.error(JSON.stringify({ level: 'error', msg: 'webhook delivery quota unavailable; sending uncounted', tenant: sub.organization_id, error: String(err) }));
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        msg: 'webhook delivery quota unavailable; sending uncounted',
+        tenant: sub.organization_id,
+        error: String(err),
+      }),
+    );
     return claimed;
   }
   if (taken.granted >= claimed.length) return claimed;

@@ -19,9 +19,10 @@ export function checkWebhookUrl(raw: string, allowPrivateUrls: boolean): string 
 export function checkWebhookEvents(events: string[]): WebhookEventType[] {
   const unknown = events.filter((e) => !isWebhookEventType(e));
   if (events.length === 0 || unknown.length > 0) {
-    throw validationFailed(events.length === 0 ? 'events must not be empty' : `unknown event types: ${unknown.join(', ')}`, [
-      { path: 'events', message: events.length === 0 ? 'must not be empty' : `unknown: ${unknown.join(', ')}` },
-    ]);
+    throw validationFailed(
+      events.length === 0 ? 'events must not be empty' : `unknown event types: ${unknown.join(', ')}`,
+      [{ path: 'events', message: events.length === 0 ? 'must not be empty' : `unknown: ${unknown.join(', ')}` }],
+    );
   }
   return [...new Set(events)] as WebhookEventType[];
 }
@@ -31,7 +32,13 @@ export function checkWebhookEvents(events: string[]): WebhookEventType[] {
  * sends the same set of events to the same url: a second one would only double every delivery. Run it
  * under the organization's row lock, so two concurrent creations cannot both pass.
  */
-export async function refuseDuplicate(q: Queryable, organizationId: string, url: string, events: string[], exceptId?: string): Promise<void> {
+export async function refuseDuplicate(
+  q: Queryable,
+  organizationId: string,
+  url: string,
+  events: string[],
+  exceptId?: string,
+): Promise<void> {
   // Containment both ways: the same set of events, in any order.
   const [dup] = await q.query<{ id: string }>(
     `SELECT id FROM webhook_subscriptions
