@@ -30,7 +30,7 @@ export default defineConfig(async () => {
           test: {
             name: 'workerd',
             include: ['test/**/*.test.ts'],
-            exclude: [...configDefaults.exclude, 'test/browser/**', 'test/harness/**'],
+            exclude: [...configDefaults.exclude, 'test/browser/**', 'test/harness/**', 'test/runtime/**'],
             globalSetup: ['./test/support/global-setup.ts'],
             testTimeout: 30_000,
             hookTimeout: 60_000,
@@ -45,6 +45,16 @@ export default defineConfig(async () => {
             environment: 'node',
             // run-summary.test.ts starts a small vitest run of its own.
             testTimeout: 30_000,
+            silent: 'passed-only' as const,
+          },
+        },
+        {
+          // The runtime's own behaviour under `workerd serve` (its outbound network policy), in Node.
+          test: {
+            name: 'runtime',
+            include: ['test/runtime/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 60_000,
             silent: 'passed-only' as const,
           },
         },

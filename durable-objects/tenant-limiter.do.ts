@@ -17,12 +17,22 @@ export interface UsageResult {
   /** Quota held by isolates' leases: part of it may already be spent and not yet reported. */
   calls_leased: number;
   tokens_leased: number;
+  deliveries: number;
   reset_at: string;
 }
 
-export type CounterKind = 'calls' | 'tokens';
+/** What `take` answers: how many of the wanted units were granted (and counted). */
+export interface TakeResult {
+  granted: number;
+  count: number;
+  limit: number | null;
+  reset_at: string;
+}
 
-const KINDS: readonly string[] = ['calls', 'tokens'];
+/** API calls, issued tokens, webhook delivery attempts (counted by `take`, never leased). */
+export type CounterKind = 'calls' | 'tokens' | 'deliveries';
+
+const KINDS: readonly string[] = ['calls', 'tokens', 'deliveries'];
 const DAY_MS = 86_400_000;
 /** Days kept by the cleanup alarm: the newest day and the one before it (for late readers around midnight). */
 export const KEEP_DAYS = 2;
@@ -30,10 +40,10 @@ export const KEEP_DAYS = 2;
 export const ALARM_DELAY_MS = 60_000;
 
 /**
- * One object per organization: its daily counters of API calls and issued tokens, and the quota leases
- * isolates spend locally (see lease-policy.ts and `lease`).
+ * One object per organization: its daily counters of API calls, issued tokens and webhook delivery
+ * attempts, and the quota leases isolates spend locally (see lease-policy.ts and `lease`).
  *
- * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens', count INTEGER,
+ * Storage (SQLite): `counters(day TEXT 'YYYY-MM-DD' UTC, kind TEXT 'calls'|'tokens'|'deliveries', count INTEGER,
  * PRIMARY KEY (day, kind))` and `leases(day, kind, holder TEXT, amount INTEGER, expires_at INTEGER ms,
  * PRIMARY KEY (day, kind, holder))`: quota a holder may still spend or has spent without reporting it. The
  * invariant `count + sum(amount) <= limit` is kept by every grant, so the calls admitted in a day (counted
@@ -91,6 +101,28 @@ export class TenantLimiter extends DurableObject {
       remaining: limit === null ? null : Math.max(0, limit - count - leased),
       reset_at: nextUtcMidnight(new Date(nowMs)).toISOString(),
     };
+  }
+
+  /**
+   * Counts as many of `wanted` units as fit under `limit` (null: all of them) on `nowMs`'s UTC day and
+   * answers how many that was: the webhook dispatcher sends that many deliveries and postpones the rest.
+   * Throws TypeError on a bad kind, limit or amount.
+   */
+  async take(kind: CounterKind, limit: number | null, nowMs: number, wanted: number): Promise<TakeResult> {
+    if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
+    if (!(Number.isSafeInteger(wanted) && wanted >= 1)) throw new TypeError('wanted must be an integer ≥ 1');
+    if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
+    const day = utcDate(new Date(nowMs));
+    this.#reclaimExpired(day, kind, nowMs);
+    const current = this.#read(day, kind);
+    const leased = this.#leases(day, kind).reduce((sum, l) => sum + l.amount, 0);
+    const granted = limit === null ? wanted : Math.max(0, Math.min(wanted, limit - current - leased));
+    if (granted > 0) {
+      this.#write(day, kind, current + granted);
+      await this.#armCleanup(nowMs);
+    }
+    return { granted, count: current + granted, limit, reset_at: nextUtcMidnight(new Date(nowMs)).toISOString() };
   }
 
   /**
@@ -173,6 +205,7 @@ export class TenantLimiter extends DurableObject {
       tokens: this.#read(day, 'tokens'),
       calls_leased: leased('calls'),
       tokens_leased: leased('tokens'),
+      deliveries: this.#read(day, 'deliveries'),
       reset_at: nextUtcMidnight(new Date(nowMs)).toISOString(),
     };
   }

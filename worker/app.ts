@@ -23,6 +23,7 @@ import { oidcRoutes } from './features/oidc/routes.ts';
 import { federationRoutes } from './features/federation/routes.ts';
 import { billingRoutes } from './features/billing/routes.ts';
 import { delegationRoutes } from './features/delegations/routes.ts';
+import { apiKeyRoutes } from './features/api-keys/routes.ts';
 import { metricsRoutes } from './features/metrics/routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -74,6 +75,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   federationRoutes(app);
   billingRoutes(app);
   delegationRoutes(app);
+  apiKeyRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantApiKey', {
     type: 'http',

@@ -1,6 +1,7 @@
 import type { Bindings, Deps } from './env.ts';
 import { AuditService } from './features/audit/audit.service.ts';
 import { OrganizationService } from './features/agents/organization.service.ts';
+import { ApiKeyService } from './features/api-keys/api-key.service.ts';
 import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
 import { CredentialService } from './features/agents/credential.service.ts';
 import { endDelegationsOfAgent } from './features/delegations/delegation-cascade.ts';
@@ -91,6 +92,13 @@ export function createServices(d: Deps) {
     get organizations() {
       return once('organizations', () => new OrganizationService(d.db, s.audit));
     },
+    /** Tenant API keys: authentication (isolate cache, API_KEY_CACHE_SECONDS) and their lifecycle. */
+    get apiKeys() {
+      return once(
+        'apiKeys',
+        () => new ApiKeyService(d.db, s.audit, d.clock, { cacheSeconds: d.config.API_KEY_CACHE_SECONDS, waitUntil: d.waitUntil }),
+      );
+    },
     get limiter() {
       return once(
         'limiter',
@@ -151,7 +159,7 @@ export function createServices(d: Deps) {
       return once(
         'webhookDelivery',
         () =>
-          new WebhookDeliveryService(d.db, s.webhookSecrets, s.audit, {
+          new WebhookDeliveryService(d.db, s.webhookSecrets, s.audit, s.limiter, {
             schedule: d.config.WEBHOOK_RETRY_SCHEDULE,
             timeoutMs: d.config.WEBHOOK_TIMEOUT_MS,
             allowPrivateUrls: d.config.ALLOW_PRIVATE_URLS,
@@ -162,7 +170,7 @@ export function createServices(d: Deps) {
       return once(
         'webhooks',
         () =>
-          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS),
+          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS, s.tier),
       );
     },
     /**

@@ -59,6 +59,17 @@ describe('TenantLimiter', () => {
     expect(await stub.usage(now)).toMatchObject({ tokens: 0, calls: 0 });
   });
 
+  it('takes as many units as fit under the limit, exactly under concurrency', async () => {
+    const stub = stubFor();
+    const now = Date.now();
+    expect(await stub.take('deliveries', 10, now, 4)).toMatchObject({ granted: 4, count: 4, limit: 10 });
+    const results = await Promise.all(Array.from({ length: 5 }, () => stub.take('deliveries', 10, now, 3)));
+    expect(results.reduce((n, r) => n + r.granted, 0)).toBe(6);
+    expect(await stub.take('deliveries', 10, now, 1)).toMatchObject({ granted: 0, count: 10 });
+    expect(await stub.take('deliveries', null, now, 5)).toMatchObject({ granted: 5, count: 15 });
+    expect(await stub.usage(now)).toMatchObject({ calls: 0, tokens: 0, deliveries: 15 });
+  });
+
   it('counts without a limit for unlimited tiers', async () => {
     const stub = stubFor();
     const r = await stub.increment('calls', null, Date.now(), 1_000_000);

@@ -34,7 +34,11 @@ export function stripeEvent(type: string, object: Record<string, unknown>, over:
   };
 }
 
-export function checkoutCompleted(orgId: string, targetTier: string, over: { id?: string; payment_status?: string; metadata?: Record<string, string> } = {}) {
+export function checkoutCompleted(
+  orgId: string,
+  targetTier: string,
+  over: { id?: string; payment_status?: string; metadata?: Record<string, string>; subscription?: string; created?: number } = {},
+) {
   return stripeEvent(
     'checkout.session.completed',
     {
@@ -46,15 +50,15 @@ export function checkoutCompleted(orgId: string, targetTier: string, over: { id?
       payment_status: over.payment_status ?? 'paid',
       status: 'complete',
       customer: `cus_${rand()}`,
-      subscription: `sub_${rand()}`,
+      subscription: over.subscription ?? `sub_${rand()}`,
     },
-    { id: over.id },
+    { id: over.id, created: over.created },
   );
 }
 
 export function subscriptionEvent(
   type: 'customer.subscription.created' | 'customer.subscription.updated' | 'customer.subscription.deleted',
-  sub: { id: string; orgId?: string; status: string; customer?: string; periodEnd?: number },
+  sub: { id: string; orgId?: string; status: string; customer?: string; periodEnd?: number; targetTier?: string; price?: string },
   created: number,
 ) {
   return stripeEvent(
@@ -64,8 +68,18 @@ export function subscriptionEvent(
       object: 'subscription',
       status: sub.status,
       customer: sub.customer ?? 'cus_test_customer',
-      metadata: sub.orgId ? { orgId: sub.orgId } : {},
-      items: { object: 'list', data: [{ id: `si_${rand()}`, object: 'subscription_item', current_period_end: sub.periodEnd ?? created + 30 * 86_400 }] },
+      metadata: { ...(sub.orgId ? { orgId: sub.orgId } : {}), ...(sub.targetTier ? { targetTier: sub.targetTier } : {}) },
+      items: {
+        object: 'list',
+        data: [
+          {
+            id: `si_${rand()}`,
+            object: 'subscription_item',
+            current_period_end: sub.periodEnd ?? created + 30 * 86_400,
+            ...(sub.price ? { price: { id: sub.price, object: 'price' } } : {}),
+          },
+        ],
+      },
     },
     { created },
   );
@@ -92,6 +106,37 @@ export function postWebhook(payload: string, header: string | null, via: Caller 
 export async function deliver(event: object, via: Caller = call): Promise<Response> {
   const payload = JSON.stringify(event);
   return postWebhook(payload, await signature(payload), via);
+}
+
+export interface StandInSubscription {
+  status: string;
+  metadata?: Record<string, string>;
+  customer?: string;
+  price?: string;
+  current_period_end?: number;
+}
+
+/** Sets what the stand-in's `GET /v1/subscriptions/{id}` answers from now on (Stripe's current truth). */
+export async function setSubscription(id: string, sub: StandInSubscription): Promise<void> {
+  const res = await fetch(`${STRIPE_API_BASE}/__control/subscriptions/${encodeURIComponent(id)}`, { method: 'PUT', body: JSON.stringify(sub) });
+  if (res.status !== 204) throw new Error(`stand-in subscription: ${res.status}`);
+}
+
+/** How many times the Worker asked the stand-in for subscription `id`. */
+export async function subscriptionFetches(id: string): Promise<number> {
+  const all = (await (await fetch(`${STRIPE_API_BASE}/__control/requests`)).json()) as Recorded[];
+  return all.filter((r) => r.method === 'GET' && r.path === `/v1/subscriptions/${id}`).length;
+}
+
+/**
+ * A paid `checkout.session.completed` for an upgrade to `targetTier`, with its subscription active at the
+ * stand-in (the Worker fetches it before upgrading).
+ */
+export async function paidCheckout(orgId: string, targetTier: string, over: { id?: string; subscription?: string; status?: string } = {}) {
+  const event = checkoutCompleted(orgId, targetTier, { id: over.id, subscription: over.subscription });
+  const subscription = event.data.object.subscription as string;
+  await setSubscription(subscription, { status: over.status ?? 'active', metadata: { orgId, targetTier } });
+  return event;
 }
 
 /** Every request the stand-in received for this organization's checkout sessions. */

@@ -25,6 +25,8 @@ export const ERROR_STATUS: Record<ErrorCode, { status: number; title: string }> 
   conflict: { status: 409, title: 'Conflict' },
   agent_not_active: { status: 409, title: 'Conflict' },
   idempotency_key_reused: { status: 409, title: 'Conflict' },
+  last_active_key: { status: 409, title: 'Conflict' },
+  api_key_limit_reached: { status: 409, title: 'Conflict' },
   agent_decommissioned: { status: 410, title: 'Gone' },
   payload_too_large: { status: 413, title: 'Payload Too Large' },
   tier_limit_exceeded: { status: 429, title: 'Too Many Requests' },

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { codesFor } from './errors.ts';
+import { hasNoControl, hasNoNul, isStorableInstant, isWellFormedUnicode } from '../platform/text.ts';
 
 /** RFC 9457 problem details, as every error response carries. */
 export const ProblemSchema = z
@@ -44,6 +45,46 @@ export const tenantProblems = pick(400, 401, 404, 413, 429);
 export const Uuid = z.string().uuid();
 
 /**
+ * An opaque string (URL, issuer, audience, token, event name): at most `max` characters, no NUL, well-formed
+ * Unicode (worker/platform/text.ts says why). Not trimmed: such values are compared byte for byte.
+ */
+export const SafeString = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(hasNoNul, 'must not contain NUL characters')
+    .refine(isWellFormedUnicode, 'must be well-formed Unicode');
+
+/** Text a person types (organization, owner, webhook and partner names): trimmed, 1..`max` characters, no control characters. */
+export const Text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine(hasNoControl, 'must not contain control characters')
+    .refine(isWellFormedUnicode, 'must be well-formed Unicode');
+
+/**
+ * A value compared for equality (agent type, capability, version, environment, scope): `Text` in Unicode
+ * NFC, so canonically equivalent spellings (`é` as one code point, or `e` and a combining accent) are one value.
+ */
+export const Identifier = (max: number) =>
+  z
+    .string()
+    .trim()
+    .normalize('NFC')
+    .min(1)
+    .max(max)
+    .refine(hasNoControl, 'must not contain control characters')
+    .refine(isWellFormedUnicode, 'must be well-formed Unicode');
+
+/** An instant with an explicit offset that Postgres stores as written (see isStorableInstant). */
+export const Timestamp = z.iso
+  .datetime({ offset: true })
+  .refine(isStorableInstant, 'must be a real date and time between the years 1970 and 9999');
+
+/**
  * An agent id as a request may spell it, mapped to its canonical lower-case form (shared/agent-id.ts): the
  * id is used as a string after validation (client_id, audit subjects, analytics keys, cache keys).
  */
@@ -59,6 +100,9 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 export const LimitQuery = z.coerce.number().int().min(1).max(100).default(50);
+
+/** An opaque pagination cursor (worker/platform/pagination.ts decodes and checks it). */
+export const CursorQuery = SafeString(200);
 
 export const tenantSecurity = [{ tenantApiKey: [] }];
 export const adminSecurity = [{ adminToken: [] }];

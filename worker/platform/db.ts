@@ -1,5 +1,6 @@
 import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
 import { AppError } from '../platform/errors.ts';
+import { isStorableText } from './text.ts';
 import { count } from './metrics.ts';
 
 /** Anything that runs a parameterised query: the request's Db or a transaction. */
@@ -12,11 +13,36 @@ interface PgError {
   constraint?: string;
 }
 
+// SQLSTATEs that mean "the value sent cannot be stored": a request that got past validation with such a
+// value is still the client's fault (400), never a 500. Validation is meant to stop them first.
+const BAD_VALUE_STATES = new Set([
+  '22P02', // invalid_text_representation (a malformed uuid, integer, ...)
+  '22001', // string_data_right_truncation
+  '22003', // numeric_value_out_of_range
+  '22007', // invalid_datetime_format
+  '22008', // datetime_field_overflow
+  '22021', // character_not_in_repertoire (NUL in text)
+  '22P05', // untranslatable_character (\u0000 in jsonb)
+  '54000', // program_limit_exceeded (a value too large for an index)
+]);
+
 function mapPgError(err: unknown): unknown {
   const code = (err as PgError | null)?.code;
   if (code === '23505') return new AppError('conflict', 'A resource with these values already exists');
-  if (code === '22P02') return new AppError('validation_failed', 'A value has an invalid format');
+  if (code && BAD_VALUE_STATES.has(code)) return new AppError('validation_failed', 'A value has an invalid format');
   return err;
+}
+
+/**
+ * Refuses a parameter Postgres cannot store exactly (a NUL character, a lone surrogate) before it is sent:
+ * Postgres would refuse it too, but only after writing the raw value into its own log.
+ */
+function checkParams(params: unknown[]): void {
+  for (const p of params) {
+    if (typeof p === 'string' && !isStorableText(p)) {
+      throw new AppError('validation_failed', 'A value contains a NUL character or broken Unicode');
+    }
+  }
 }
 
 /**
@@ -55,6 +81,7 @@ export class Db implements Queryable {
   }
 
   async #query<T>(text: string, params: unknown[]): Promise<T[]> {
+    checkParams(params);
     this.queries++;
     try {
       const res = await this.#pg().query(text, params);
@@ -85,6 +112,7 @@ export class Db implements Queryable {
     }
     const q: Queryable = {
       query: async <R>(text: string, params: unknown[] = []) => {
+        checkParams(params);
         this.queries++;
         try {
           return (await client.query(text, params)).rows as R[];

@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'conflict',
   'agent_not_active',
   'idempotency_key_reused',
+  'last_active_key',
+  'api_key_limit_reached',
   'agent_decommissioned',
   'payload_too_large',
   'tier_limit_exceeded',

@@ -1,5 +1,6 @@
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { AppError } from '../platform/errors.ts';
+import { isStorableInstant } from './text.ts';
 
 /** Opaque keyset cursor over (created_at, id), newest first. */
 export interface Cursor {
@@ -7,14 +8,23 @@ export interface Cursor {
   id: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const encodeCursor = (c: Cursor): string => toBase64Url(utf8(JSON.stringify([c.createdAt, c.id])));
 
+/**
+ * Decodes a cursor made by `encodeCursor`. A client can send anything, so the timestamp must be a strict
+ * ISO instant Postgres stores as written (not just something `Date.parse` accepts: it takes `"1"` and
+ * rolls `2020-02-30` over) and the id a UUID. Throws `validation_failed` (400, field `cursor`) otherwise.
+ */
 export function decodeCursor(s: string | undefined): Cursor | undefined {
   if (!s) return undefined;
   try {
-    const [createdAt, id] = JSON.parse(new TextDecoder().decode(fromBase64Url(s))) as unknown[];
-    if (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)) || typeof id !== 'string') throw new Error();
-    if (!/^[0-9a-f-]{36}$/i.test(id)) throw new Error();
+    const decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(fromBase64Url(s))) as unknown;
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error();
+    const [createdAt, id] = decoded as unknown[];
+    if (typeof createdAt !== 'string' || !isStorableInstant(createdAt)) throw new Error();
+    if (typeof id !== 'string' || !UUID.test(id)) throw new Error();
     return { createdAt, id };
   } catch {
     throw new AppError('validation_failed', 'cursor is not valid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });

@@ -5,10 +5,16 @@
 // semantics: the first result for a key is saved and replayed (`Idempotent-Replayed: true`); the same key with
 // different parameters is a 400 `idempotency_error`.
 //
+// It also answers `GET /v1/subscriptions/{id}` as Stripe does: the subscription as the test last set it, or a
+// 404 `resource_missing`.
+//
 // Control API for tests (the Worker never calls these):
 //   GET /__control/requests                        → Recorded[] (every API request, in arrival order)
+//   PUT /__control/subscriptions/{id} { status, metadata?, customer?, price?, current_period_end? }
+//        sets the subscription's current state (what Stripe's API answers for it from then on)
 //   PUT /__control/failures { client_reference_id, status, times, type?, message? }
-//        the next `times` session requests for that organization fail with `status` before any work is done
+//        the next `times` session requests for that organization (or fetches of the subscription with that
+//        id) fail with `status` before any work is done
 //        (like a gateway error: nothing is saved under the idempotency key, so a retry can succeed).
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -103,6 +109,7 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
   const recorded: Recorded[] = [];
   const saved = new Map<string, { body: string; status: number; json: unknown }>();
   const failures = new Map<string, Failure>();
+  const subscriptions = new Map<string, Record<string, unknown>>();
   const knownPrices = new Set(Object.values(plan.prices));
 
   function createSession(params: Params): { status: number; json: unknown } {
@@ -170,6 +177,24 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
         return;
       }
 
+      const subscriptionPath = /^\/(__control|v1)\/subscriptions\/([^/]+)$/.exec(url.pathname);
+      if (subscriptionPath?.[1] === '__control' && req.method === 'PUT') {
+        const id = decodeURIComponent(subscriptionPath[2]!);
+        const s = JSON.parse(body) as { status: string; metadata?: Record<string, string>; customer?: string; price?: string; current_period_end?: number };
+        const periodEnd = s.current_period_end ?? Math.floor(Date.now() / 1000) + 30 * 86_400;
+        subscriptions.set(id, {
+          id,
+          object: 'subscription',
+          status: s.status,
+          customer: s.customer ?? `cus_${id}`,
+          metadata: s.metadata ?? {},
+          items: { object: 'list', data: [{ id: `si_${id}`, object: 'subscription_item', current_period_end: periodEnd, price: { id: s.price ?? 'price_unknown', object: 'price' } }] },
+          livemode: false,
+        });
+        res.writeHead(204).end();
+        return;
+      }
+
       const params = parseStripeForm(body);
       const idempotencyKey = typeof req.headers['idempotency-key'] === 'string' ? req.headers['idempotency-key'] : null;
       const record = (status: number, replayed: boolean, json: unknown) =>
@@ -190,6 +215,22 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
         const json = stripeError('invalid_request_error', 'Invalid API Key provided.');
         record(401, false, json);
         return send(401, json);
+      }
+      if (subscriptionPath?.[1] === 'v1' && req.method === 'GET') {
+        const id = decodeURIComponent(subscriptionPath[2]!);
+        const failing = failures.get(id);
+        if (failing && failing.times > 0) {
+          failing.times--;
+          const json = stripeError(failing.type, failing.message);
+          record(failing.status, false, json);
+          return send(failing.status, json);
+        }
+        const sub = subscriptions.get(id);
+        const [status, json] = sub
+          ? [200, sub]
+          : [404, stripeError('invalid_request_error', `No such subscription: '${id}'`, { code: 'resource_missing', param: 'id' })];
+        record(status, false, json);
+        return send(status, json);
       }
       if (url.pathname !== '/v1/checkout/sessions' || req.method !== 'POST') {
         const json = stripeError('invalid_request_error', `Unrecognized request URL (${req.method}: ${url.pathname}).`);

@@ -7,6 +7,9 @@ import {
   billingRows,
   checkoutCompleted,
   deliver,
+  paidCheckout,
+  setSubscription,
+  subscriptionFetches,
   postWebhook,
   signature,
   stripeEvent,
@@ -24,23 +27,37 @@ async function orgWithHook(tier?: string): Promise<Org> {
 }
 
 describe('checkout.session.completed', () => {
-  it('applies the upgrade once: tier, audit event, tier.upgraded announcement, event recorded', async () => {
+  it('applies the upgrade once, after asking Stripe for the subscription: tier, subscription, audit, announcements', async () => {
     const org = await orgWithHook();
-    const event = checkoutCompleted(org.organization_id, 'pro');
+    const event = await paidCheckout(org.organization_id, 'pro');
+    const subscription = event.data.object.subscription as string;
     const res = await deliver(event);
     expect(res.status).toBe(200);
     expect(await json(res)).toEqual({ received: true, event_id: event.id, outcome: 'applied' });
+    expect(await subscriptionFetches(subscription)).toBe(1);
 
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('pro');
+    expect(rows.subscription).toMatchObject({ status: 'active', stripe_subscription_id: subscription, tier: 'pro' });
     expect(rows.audit).toEqual([
+      {
+        event_type: 'billing.subscription_updated',
+        actor: 'stripe',
+        payload: expect.objectContaining({ status: 'active', previous_status: null, tier: 'pro', stripe_event_id: event.id }),
+      },
       {
         event_type: 'tier.upgraded',
         actor: 'stripe',
-        payload: { from: 'free', to: 'pro', stripe_event_id: event.id, checkout_session_id: event.data.object.id },
+        payload: {
+          from: 'free',
+          to: 'pro',
+          stripe_event_id: event.id,
+          checkout_session_id: event.data.object.id,
+          stripe_subscription_id: subscription,
+        },
       },
     ]);
-    expect(rows.deliveries).toEqual(['tier.upgraded']);
+    expect(rows.deliveries.sort()).toEqual(['subscription.updated', 'tier.upgraded']);
     expect(await stripeEventRow(event.id)).toEqual({
       id: event.id,
       type: 'checkout.session.completed',
@@ -52,7 +69,7 @@ describe('checkout.session.completed', () => {
 
   it('the same event three times: one effect, later deliveries answered 200 duplicate', async () => {
     const org = await orgWithHook();
-    const event = checkoutCompleted(org.organization_id, 'enterprise');
+    const event = await paidCheckout(org.organization_id, 'enterprise');
     const outcomes = [];
     for (let i = 0; i < 3; i++) {
       const res = await deliver(event);
@@ -62,13 +79,13 @@ describe('checkout.session.completed', () => {
     expect(outcomes).toEqual(['applied', 'duplicate', 'duplicate']);
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('enterprise');
-    expect(rows.audit.map((a) => a.event_type)).toEqual(['tier.upgraded']);
-    expect(rows.deliveries).toEqual(['tier.upgraded']);
+    expect(rows.audit.map((a) => a.event_type)).toEqual(['billing.subscription_updated', 'tier.upgraded']);
+    expect(rows.deliveries.sort()).toEqual(['subscription.updated', 'tier.upgraded']);
   });
 
   it('the same event delivered 10 times in parallel applies once', async () => {
     const org = await orgWithHook();
-    const event = checkoutCompleted(org.organization_id, 'pro');
+    const event = await paidCheckout(org.organization_id, 'pro');
     const payload = JSON.stringify(event);
     const header = await signature(payload);
     const responses = await Promise.all(Array.from({ length: 10 }, () => postWebhook(payload, header)));
@@ -78,8 +95,8 @@ describe('checkout.session.completed', () => {
     expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(9);
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('pro');
-    expect(rows.audit.map((a) => a.event_type)).toEqual(['tier.upgraded']);
-    expect(rows.deliveries).toEqual(['tier.upgraded']);
+    expect(rows.audit.map((a) => a.event_type)).toEqual(['billing.subscription_updated', 'tier.upgraded']);
+    expect(rows.deliveries.sort()).toEqual(['subscription.updated', 'tier.upgraded']);
   });
 
   it('an unknown organization: 200, recorded as ignored, no effect anywhere', async () => {
@@ -113,17 +130,19 @@ describe('checkout.session.completed', () => {
     const unpaid = checkoutCompleted(org.organization_id, 'pro', { payment_status: 'unpaid' });
     expect(await json(await deliver(unpaid))).toMatchObject({ outcome: 'ignored', reason: 'payment_pending' });
     expect((await billingRows(org.organization_id)).tier).toBe('free');
+    await setSubscription(unpaid.data.object.subscription as string, { status: 'active', metadata: { orgId: org.organization_id, targetTier: 'pro' } });
     const paid = stripeEvent('checkout.session.async_payment_succeeded', { ...unpaid.data.object, payment_status: 'paid' });
     expect(await json(await deliver(paid))).toMatchObject({ outcome: 'applied' });
     expect((await billingRows(org.organization_id)).tier).toBe('pro');
   });
 
-  it('never lowers a tier: a completed pro checkout for an enterprise organization changes nothing', async () => {
+  it('never lowers a tier: a completed pro checkout for an enterprise organization records the subscription only', async () => {
     const org = await createOrg('enterprise');
-    expect(await json(await deliver(checkoutCompleted(org.organization_id, 'pro')))).toMatchObject({ outcome: 'ignored', reason: 'not_an_upgrade' });
+    expect(await json(await deliver(await paidCheckout(org.organization_id, 'pro')))).toMatchObject({ outcome: 'applied' });
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('enterprise');
-    expect(rows.audit).toEqual([]);
+    expect(rows.subscription).toMatchObject({ status: 'active', tier: 'pro' });
+    expect(rows.audit.map((a) => a.event_type)).toEqual(['billing.subscription_updated']);
   });
 
   it('unknown event types: 200, ignored', async () => {
@@ -144,7 +163,7 @@ describe('refused deliveries: 400 and no effect', () => {
 
   it('a tampered body', async () => {
     const org = await createOrg();
-    const event = checkoutCompleted(org.organization_id, 'pro');
+    const event = await paidCheckout(org.organization_id, 'pro');
     const payload = JSON.stringify(event);
     const header = await signature(payload);
     await refused(await postWebhook(payload.replace('"pro"', '"enterprise"'), header), 'signature_mismatch', org, event.id);
@@ -218,6 +237,7 @@ describe('customer.subscription.*', () => {
           status: 'active',
           previous_status: null,
           current_period_end: new Date(periodEnd * 1000).toISOString(),
+          tier: null,
         },
       },
     ]);
@@ -250,7 +270,7 @@ describe('customer.subscription.*', () => {
   it('deleted: back to free, subscription canceled, both audited', async () => {
     const org = await orgWithHook();
     const t = now();
-    await deliver(checkoutCompleted(org.organization_id, 'pro'));
+    await deliver(await paidCheckout(org.organization_id, 'pro', { subscription: sub(org, 'active').id }));
     await deliver(subscriptionEvent('customer.subscription.created', sub(org, 'active'), t));
     expect((await billingRows(org.organization_id)).tier).toBe('pro');
 
@@ -260,12 +280,12 @@ describe('customer.subscription.*', () => {
     expect(rows.tier).toBe('free');
     expect(rows.subscription).toMatchObject({ status: 'canceled' });
     expect(rows.audit.map((a) => a.event_type)).toEqual([
-      'tier.upgraded',
       'billing.subscription_updated',
+      'tier.upgraded',
       'billing.subscription_canceled',
       'tier.downgraded',
     ]);
-    expect(rows.deliveries).toEqual(['tier.upgraded', 'subscription.updated', 'subscription.updated']);
+    expect(rows.deliveries.sort()).toEqual(['subscription.updated', 'subscription.updated', 'tier.upgraded']);
     expect((await json(await call('GET', '/v1/tier', { token: org.api_key }))).tier).toBe('free');
     // A late "updated" from before the deletion does not resurrect the subscription.
     await deliver(subscriptionEvent('customer.subscription.updated', sub(org, 'active'), t + 1));

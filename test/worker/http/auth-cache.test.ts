@@ -18,6 +18,8 @@ describe('tenant API-key cache (API_KEY_CACHE_SECONDS)', () => {
     vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(' ')));
     const org = await createOrg();
     const call = clockedApp(systemClock, { API_KEY_CACHE_SECONDS: '10', LOG_REQUESTS: 'true' });
+    // A key's first use records last_used_at (one more query); measure after it.
+    await clockedApp(systemClock, { API_KEY_CACHE_SECONDS: '0' })('GET', '/v1/agents?limit=1', { token: org.api_key });
     // GET /v1/tier reads the tier from Postgres; compare first and second request.
     const first = await call('GET', '/v1/agents?limit=1', { token: org.api_key });
     const second = await call('GET', '/v1/agents?limit=1', { token: org.api_key });

@@ -43,7 +43,7 @@ describe('GET /v1/tier', () => {
     expect(body).toEqual({
       tier: 'free',
       limits: TIER_CONFIG.free,
-      usage: { agents: 1, calls_today: 5, tokens_today: 7 },
+      usage: { agents: 1, calls_today: 5, tokens_today: 7, webhook_subscriptions: 0, webhook_deliveries_today: 0 },
       reset_at: new Date(Math.floor(nowMs / 86_400_000) * 86_400_000 + 86_400_000).toISOString(),
     });
     expect(Number(res.headers.get('RateLimit-Remaining'))).toBe(TIER_CONFIG.free.max_calls_per_day! - 5);
@@ -53,7 +53,13 @@ describe('GET /v1/tier', () => {
     const org = await createOrg('enterprise');
     const body = await json(await call('GET', '/v1/tier', { token: org.api_key }));
     expect(body.tier).toBe('enterprise');
-    expect(body.limits).toEqual({ max_agents: null, max_calls_per_day: null, max_tokens_per_day: null });
+    expect(body.limits).toEqual({
+      max_agents: null,
+      max_calls_per_day: null,
+      max_tokens_per_day: null,
+      max_webhook_subscriptions: TIER_CONFIG.enterprise.max_webhook_subscriptions,
+      max_webhook_deliveries_per_day: null,
+    });
     expect(body.usage.calls_today).toBe(1);
   });
 

@@ -9,6 +9,7 @@ import { createWebhook, deliveries, dispatcher, eventually, receiver, verify } f
 import { EventService } from '../../../worker/features/webhooks/event.service.ts';
 import { WebhookDeliveryService, type DeliveryOptions } from '../../../worker/features/webhooks/webhook-delivery.service.ts';
 import { AuditService } from '../../../worker/features/audit/audit.service.ts';
+import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
 import { WebhookSecretsService } from '../../../worker/features/webhooks/webhook-secrets.service.ts';
 import { Encryptor, parseEncryptionKeys } from '../../../worker/platform/crypto.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
@@ -33,7 +34,8 @@ async function withDelivery<T>(opts: Partial<DeliveryOptions>, fn: (s: WebhookDe
   const db = testDb();
   try {
     const secrets = new WebhookSecretsService(new Encryptor(parseEncryptionKeys(bindings.ENCRYPTION_KEY)), 'local', undefined);
-    const service = new WebhookDeliveryService(db, secrets, new AuditService(systemClock), {
+    const quota = new UsageLimiterService(bindings.TENANT_LIMITER, systemClock, { flushMs: 0, waitUntil: () => undefined });
+    const service = new WebhookDeliveryService(db, secrets, new AuditService(systemClock), quota, {
       schedule: [0, 1, 1],
       timeoutMs: 1500,
       allowPrivateUrls: true,

@@ -1,11 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonBody, jsonResponse, pick } from '../../http/schemas.ts';
+import { Text, jsonBody, jsonResponse, pick } from '../../http/schemas.ts';
 import { operatorAudience } from '../../http/audience.ts';
 import { TIER_NAMES } from '../tiers/tiers.ts';
 
 export const CreateOrganizationBody = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: Text(200),
     tier: z.enum(TIER_NAMES).optional(),
   })
   .strict()

@@ -1,18 +1,30 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AgentId, LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import {
+  AgentId,
+  CursorQuery,
+  Identifier,
+  LimitQuery,
+  SafeString,
+  Text,
+  Uuid,
+  jsonBody,
+  jsonResponse,
+  pick,
+  tenantProblems,
+} from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
-const capability = z.string().trim().min(1).max(100);
+const capability = Identifier(100);
 
 export const AgentInputSchema = z
   .object({
-    email: z.string().trim().email().max(320),
-    owner: z.string().trim().min(1).max(200),
-    agent_type: z.string().trim().min(1).max(64),
+    email: Text(320).email(),
+    owner: Text(200),
+    agent_type: Identifier(64),
     capabilities: z.array(capability).max(100),
-    endpoint: z.string().url().max(2048).refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').nullable().optional(),
-    version: z.string().trim().min(1).max(64).nullable().optional(),
-    deployment_env: z.string().trim().min(1).max(64).nullable().optional(),
+    endpoint: SafeString(2048).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').nullable().optional(),
+    version: Identifier(64).nullable().optional(),
+    deployment_env: Identifier(64).nullable().optional(),
   })
   .strict();
 
@@ -94,7 +106,7 @@ export const listAgentsRoute = createRoute({
   method: 'get',
   path: '/v1/agents',
   summary: 'List agents, newest first',
-  request: { query: z.object({ limit: LimitQuery.optional(), cursor: z.string().max(200).optional() }) },
+  request: { query: z.object({ limit: LimitQuery.optional(), cursor: CursorQuery.optional() }) },
   responses: { 200: jsonResponse(AgentListSchema, 'A page of agents'), ...tenantProblems },
 });
 

@@ -1,21 +1,8 @@
 import type { Db } from '../../platform/db.ts';
-import { randomToken, sha256Hex } from '../../platform/crypto.ts';
 import type { TierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import { newApiKey } from '../api-keys/api-key.ts';
 import type { CreatedOrganization } from './admin-contract.ts';
-
-/** Builds a tenant API key: `aidp_<key id>_<secret>`. The key id is the lookup handle; only the hash is kept. */
-export async function newApiKey(): Promise<{ keyId: string; key: string; hash: string }> {
-  const keyId = randomToken(9);
-  const key = `aidp_${keyId}_${randomToken(32)}`;
-  return { keyId, key, hash: await sha256Hex(key) };
-}
-
-/** Splits an API key into its key id, or undefined when it is not shaped like one. */
-export function apiKeyId(key: string): string | undefined {
-  const m = /^aidp_([A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/.exec(key);
-  return m?.[1];
-}
 
 export class OrganizationService {
   constructor(

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { LimitQuery, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { CursorQuery, LimitQuery, jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
 export const AuditEventSchema = z
@@ -63,7 +63,7 @@ export const listAuditEventsRoute = createRoute({
   method: 'get',
   path: '/v1/audit/events',
   summary: "The tenant's audit events, oldest first",
-  request: { query: z.object({ limit: LimitQuery.optional(), cursor: z.string().max(200).optional() }) },
+  request: { query: z.object({ limit: LimitQuery.optional(), cursor: CursorQuery.optional() }) },
   responses: { 200: jsonResponse(AuditEventListSchema, 'A page of audit events'), ...tenantProblems },
 });
 

@@ -8,8 +8,10 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
 import type { TierService, UpgradeCheckout } from '../tiers/tier.service.ts';
 import { checkoutIdempotencyKey, type CheckoutRequest } from './checkout-idempotency.ts';
-import { StripeEventShape } from './stripe-objects.ts';
-import { StripeEventApplier } from './stripe-event-applier.ts';
+import { StripeEventShape, type StripeEventEnvelope } from './stripe-objects.ts';
+import { StripeEventApplier, type HandledEvent, type SubscriptionSnapshot } from './stripe-event-applier.ts';
+import { fetchSubscription } from './stripe-subscriptions.ts';
+import { isTierName } from '../tiers/tiers.ts';
 import type { SubscriptionStatus, WebhookOutcome } from './contract.ts';
 
 /** What billing needs from the configuration (`billingSettings(config)` builds it). */
@@ -63,13 +65,17 @@ export class BillingService implements UpgradeCheckout {
     private readonly db: Db,
     audit: AuditService,
     private readonly clock: Clock,
-    tiers: Pick<TierService, 'applyUpgrade' | 'isUpgrade'>,
+    tiers: Pick<TierService, 'raiseTo' | 'revokePaidTier'>,
     events: EventAnnouncer | undefined,
     /** Makes this request's Stripe client; undefined without STRIPE_SECRET_KEY. */
     private readonly stripe: () => Stripe | undefined,
     private readonly settings: BillingSettings,
   ) {
-    this.#applier = new StripeEventApplier(audit, tiers, events, clock);
+    const tierForPrice = (price: string) => {
+      const tier = Object.entries(settings.tierPrices).find(([, p]) => p === price)?.[0];
+      return isTierName(tier) ? tier : undefined;
+    };
+    this.#applier = new StripeEventApplier(audit, tiers, events, tierForPrice);
   }
 
   /**
@@ -181,7 +187,10 @@ export class BillingService implements UpgradeCheckout {
   /**
    * `POST /v1/billing/stripe-webhook`: verifies `signature` over the exact `payload` bytes (default
    * tolerance, 300 s, against the injected clock), then applies the event in one transaction that first
-   * records its id: a redelivered or concurrently delivered event finds the id and changes nothing.
+   * records its id: a redelivered or concurrently delivered event finds the id and changes nothing. When the
+   * event cannot be trusted on its own (a checkout completion, or an event from the same second as the
+   * stored state), the transaction is rolled back, the subscription is fetched from Stripe outside any
+   * transaction, and the event is applied again with it. `billing_provider_error` (502) when that fetch fails.
    * Throws `billing_not_configured` (503) without STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET,
    * `stripe_signature_invalid` (400, `reason`: missing_header, malformed_header, signature_mismatch,
    * timestamp_outside_tolerance) and `stripe_event_invalid` (400) for a signed body that is not an event.
@@ -212,20 +221,45 @@ export class BillingService implements UpgradeCheckout {
     if (!shaped.success) throw new AppError('stripe_event_invalid', 'The signed body is not a Stripe event');
     const event = shaped.data;
 
-    return this.db.tx(async (q): Promise<WebhookOutcome> => {
-      const fresh = await q.query(
-        `INSERT INTO stripe_events (id, type, created, processed_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO NOTHING RETURNING id`,
-        [event.id, event.type, event.created, this.clock.now().toISOString()],
-      );
-      if (fresh.length === 0) return { received: true, event_id: event.id, outcome: 'duplicate' };
-      const handled = await this.#applier.apply(q, event);
-      await q.query('UPDATE stripe_events SET outcome = $2, organization_id = $3 WHERE id = $1', [
-        event.id,
-        handled.outcome === 'applied' ? 'applied' : `ignored:${handled.reason ?? 'unknown'}`,
-        handled.organizationId ?? null,
-      ]);
-      return { received: true, event_id: event.id, outcome: handled.outcome, ...(handled.reason ? { reason: handled.reason } : {}) };
-    });
+    let snapshot: SubscriptionSnapshot | undefined;
+    for (;;) {
+      const result = await this.#applyOnce(event, snapshot);
+      if (!(result instanceof FetchFirst)) return result;
+      const stripe = this.stripe();
+      if (!stripe || snapshot) throw new TypeError('the event applier asked for the subscription twice');
+      snapshot = await fetchSubscription(stripe, result.subscriptionId);
+    }
+  }
+
+  /** One transaction: record the event id, apply it; a request for the subscription rolls both back. */
+  async #applyOnce(event: StripeEventEnvelope, snapshot?: SubscriptionSnapshot): Promise<WebhookOutcome | FetchFirst> {
+    try {
+      return await this.db.tx(async (q): Promise<WebhookOutcome> => {
+        const fresh = await q.query(
+          `INSERT INTO stripe_events (id, type, created, processed_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [event.id, event.type, event.created, this.clock.now().toISOString()],
+        );
+        if (fresh.length === 0) return { received: true, event_id: event.id, outcome: 'duplicate' };
+        const handled: HandledEvent | { outcome: 'fetch'; subscriptionId: string } = await this.#applier.apply(q, event, snapshot);
+        if (handled.outcome === 'fetch') throw new FetchFirst(handled.subscriptionId);
+        await q.query('UPDATE stripe_events SET outcome = $2, organization_id = $3 WHERE id = $1', [
+          event.id,
+          handled.outcome === 'applied' ? 'applied' : `ignored:${handled.reason ?? 'unknown'}`,
+          handled.organizationId ?? null,
+        ]);
+        return { received: true, event_id: event.id, outcome: handled.outcome, ...(handled.reason ? { reason: handled.reason } : {}) };
+      });
+    } catch (err) {
+      if (err instanceof FetchFirst) return err;
+      throw err;
+    }
+  }
+}
+
+/** Thrown inside the webhook transaction to roll it back when the subscription must be fetched first. */
+class FetchFirst extends Error {
+  constructor(readonly subscriptionId: string) {
+    super('fetch the subscription first');
   }
 }

@@ -1,19 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { CheckoutSchema, IdempotencyHeaders } from '../tiers/contract.ts';
-import { ProblemSchema, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { ProblemSchema, SafeString, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
-const redirectUrl = z
-  .string()
-  .max(2048)
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === 'https:' || u.protocol === 'http:';
-    } catch {
-      return false;
-    }
-  }, 'must be an absolute http(s) URL');
+const redirectUrl = SafeString(2048).refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}, 'must be an absolute http(s) URL');
 
 export const CheckoutBody = z
   .object({

@@ -9,8 +9,9 @@ const metadata = z.record(z.string(), z.string()).nullish();
 /** The envelope of every event; a signed body that is not one of these is refused. */
 export const StripeEventShape = z
   .object({
-    id: z.string().min(1).max(255),
-    type: z.string().min(1).max(255),
+    // Stored and logged: only the characters Stripe's ids and type names are made of (no NUL, no spaces).
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/),
+    type: z.string().regex(/^[A-Za-z0-9_.]{1,255}$/),
     created: z.number().int().nonnegative(),
     data: z.object({ object: z.record(z.string(), z.unknown()) }).passthrough(),
   })
@@ -38,7 +39,9 @@ export const SubscriptionShape = z
     // API versions before 2025-03-31 carry the period on the subscription, later ones on each item.
     current_period_end: z.number().nullish(),
     items: z
-      .object({ data: z.array(z.object({ current_period_end: z.number().nullish() }).passthrough()) })
+      .object({
+        data: z.array(z.object({ current_period_end: z.number().nullish(), price: expandable.nullish() }).passthrough()),
+      })
       .passthrough()
       .nullish(),
   })
@@ -48,6 +51,10 @@ export type SubscriptionObject = z.infer<typeof SubscriptionShape>;
 /** The id of an expandable field (`"cus_1"` or `{ id: "cus_1", ... }`). */
 export const idOf = (v: z.infer<typeof expandable> | null | undefined): string | null =>
   v == null ? null : typeof v === 'string' ? v : v.id;
+
+/** The price ids of the subscription's items. */
+export const priceIdsOf = (sub: SubscriptionObject): string[] =>
+  (sub.items?.data ?? []).map((i) => idOf(i.price)).filter((p): p is string => p !== null);
 
 /** End of the current period as ISO 8601: the latest item's period end, else the subscription's own (older APIs). */
 export function periodEndOf(sub: SubscriptionObject): string | null {

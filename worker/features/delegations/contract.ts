@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AgentId, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { AgentId, Identifier, SafeString, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
 const tags = ['Delegations'];
@@ -9,14 +9,14 @@ export const CreateDelegationBody = z
   .object({
     delegator_id: AgentId.openapi({ description: 'An active agent of this tenant' }),
     delegatee_id: AgentId.openapi({ description: 'An active agent (of any tenant)' }),
-    scope: z.string().trim().min(1).max(2048).openapi({ description: 'Space-separated; a subset of the delegator’s capabilities', example: 'search' }),
+    scope: Identifier(2048).openapi({ description: 'Space-separated; a subset of the delegator’s capabilities', example: 'search' }),
     expires_in: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Seconds; default 300, capped by node-oidc’s DELEGATION_MAX_TTL_SECONDS' }),
   })
   .strict()
   .openapi('CreateDelegation');
 
 export const VerifyDelegationBody = z
-  .object({ token: z.string().min(1).max(8192), delegatee_id: AgentId })
+  .object({ token: SafeString(8192).min(1), delegatee_id: AgentId })
   .strict()
   .openapi('VerifyDelegation');
 

@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
+import { isStorableText } from '../../platform/text.ts';
 import { partnerInvalid, verificationFailed } from './errors.ts';
 import { issuerMemory as defaultMemory, type CachedPartner, type IssuerMemory } from './issuer-memory.ts';
 import { loadRemoteJwks } from './jwks-fetch.ts';
@@ -183,6 +184,8 @@ export class FederationService {
     if (!claims) throw verificationFailed('malformed', 'Token payload is not a JSON object');
     const issuer = claims.iss;
     if (typeof issuer !== 'string' || issuer === '') throw verificationFailed('unknown_issuer', 'Token has no "iss" claim');
+    // No partner's issuer holds a NUL or broken Unicode (registration refuses them): unknown, not a query.
+    if (!isStorableText(issuer)) throw verificationFailed('unknown_issuer', 'No federation partner has this issuer');
 
     const partner = await this.#partnerByIssuer(issuer, nowMs);
     if (!partner) throw verificationFailed('unknown_issuer', 'No federation partner has this issuer');

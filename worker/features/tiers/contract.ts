@@ -8,8 +8,20 @@ const limit = z.number().int().nullable().openapi({ description: 'null: unlimite
 export const TierStatusSchema = z
   .object({
     tier: z.enum(TIER_NAMES),
-    limits: z.object({ max_agents: limit, max_calls_per_day: limit, max_tokens_per_day: limit }),
-    usage: z.object({ agents: z.number().int(), calls_today: z.number().int(), tokens_today: z.number().int() }),
+    limits: z.object({
+      max_agents: limit,
+      max_calls_per_day: limit,
+      max_tokens_per_day: limit,
+      max_webhook_subscriptions: limit,
+      max_webhook_deliveries_per_day: limit.openapi({ description: 'Delivery attempts, retries included; null: unlimited' }),
+    }),
+    usage: z.object({
+      agents: z.number().int(),
+      calls_today: z.number().int(),
+      tokens_today: z.number().int(),
+      webhook_subscriptions: z.number().int(),
+      webhook_deliveries_today: z.number().int(),
+    }),
     reset_at: z.string().openapi({ description: 'Next UTC midnight, when the daily counters reset' }),
   })
   .openapi('TierStatus');

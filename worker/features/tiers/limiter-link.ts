@@ -1,4 +1,4 @@
-import type { CounterKind, LimitResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
+import type { CounterKind, LimitResult, TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 import type { LeaseReply, LeaseRequest } from '../../../durable-objects/lease-policy.ts';
 import { count } from '../../platform/metrics.ts';
 
@@ -27,6 +27,10 @@ export class LimiterLink {
 
   release(kind: CounterKind, nowMs: number, n: number, mode: CallMode): Promise<number> {
     return this.#call('release', mode, (stub) => stub.release(kind, nowMs, n));
+  }
+
+  take(kind: CounterKind, limit: number | null, nowMs: number, wanted: number, mode: CallMode): Promise<TakeResult> {
+    return this.#call('take', mode, (stub) => stub.take(kind, limit, nowMs, wanted));
   }
 
   usage(nowMs: number, mode: CallMode): Promise<UsageResult> {

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env.ts';
-import { forgetOrganizationKeys } from '../../http/auth.ts';
+import { forgetOrganizationKeys } from '../api-keys/api-key-cache.ts';
 
 /**
  * Once the request's transactions are over, and before its response goes out, drops this isolate's cached

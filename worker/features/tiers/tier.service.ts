@@ -25,6 +25,14 @@ export interface TierChange {
 
 export type UpgradeCheck = { ok: true } | { ok: false; reason: string };
 
+export interface TierChangeOptions {
+  /** The caller's transaction (the billing webhook's); without it the change opens its own. */
+  q?: Queryable;
+  actor?: string;
+  /** Added to the audit payload (e.g. the Stripe event id). */
+  details?: Record<string, unknown>;
+}
+
 /** Pure rule of upgrades: the target must rank strictly higher than the current tier. */
 export function checkUpgrade(current: TierName, target: TierName): UpgradeCheck {
   if (TIER_RANK[target] > TIER_RANK[current]) return { ok: true };
@@ -34,8 +42,8 @@ export function checkUpgrade(current: TierName, target: TierName): UpgradeCheck 
 const tierOf = (v: unknown): TierName => (isTierName(v) ? v : 'free');
 
 /**
- * The single authority on subscription tiers: current tier, limits and live usage, the agent quota, and
- * tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
+ * The single authority on subscription tiers: current tier, limits and live usage, the agent and webhook
+ * quotas, and tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
  *
  * A tier change bumps `organizations.tier_version`; once the request that made it is over, its isolate
  * forgets the organization's cached API-key rows, so the next request there is limited by the new tier
@@ -70,10 +78,11 @@ export class TierService {
    */
   async getStatus(organizationId: string): Promise<TierStatus> {
     const [rows, usage] = await Promise.all([
-      this.db.query<{ tier: string; agents: number }>(
+      this.db.query<{ tier: string; agents: number; webhooks: number }>(
         `SELECT o.tier,
                 (SELECT count(*)::int FROM agents a
-                  WHERE a.organization_id = o.organization_id AND a.status <> 'decommissioned') AS agents
+                  WHERE a.organization_id = o.organization_id AND a.status <> 'decommissioned') AS agents,
+                (SELECT count(*)::int FROM webhook_subscriptions w WHERE w.organization_id = o.organization_id) AS webhooks
            FROM organizations o WHERE o.organization_id = $1`,
         [organizationId],
       ),
@@ -93,7 +102,13 @@ export class TierService {
     return {
       tier,
       limits: { ...TIER_CONFIG[tier] },
-      usage: { agents: Number(rows[0]?.agents ?? 0), calls_today: usage?.calls ?? 0, tokens_today: usage?.tokens ?? 0 },
+      usage: {
+        agents: Number(rows[0]?.agents ?? 0),
+        calls_today: usage?.calls ?? 0,
+        tokens_today: usage?.tokens ?? 0,
+        webhook_subscriptions: Number(rows[0]?.webhooks ?? 0),
+        webhook_deliveries_today: usage?.deliveries ?? 0,
+      },
       reset_at: usage?.reset_at ?? nextUtcMidnight(this.clock.now()).toISOString(),
     };
   }
@@ -105,24 +120,44 @@ export class TierService {
    * read under the same lock. Decommissioned agents do not count. Throws `tier_limit_exceeded` (429) at
    * the limit, `not_found` (404) for an unknown organization.
    */
-  async enforceAgentLimit(q: Queryable, organizationId: string): Promise<void> {
+  enforceAgentLimit(q: Queryable, organizationId: string): Promise<void> {
+    return this.#enforceCount(q, organizationId, 'max_agents', {
+      count: `SELECT count(*)::int AS n FROM agents WHERE organization_id = $1 AND status <> 'decommissioned'`,
+      what: 'agents',
+      remedy: 'decommission an agent or upgrade the tier',
+    });
+  }
+
+  /**
+   * Webhook subscription quota, run inside the subscription-creating transaction, like `enforceAgentLimit`
+   * (disabled subscriptions count: they can be re-activated). Throws `tier_limit_exceeded` (429) at the
+   * limit, `not_found` (404) for an unknown organization.
+   */
+  enforceWebhookLimit(q: Queryable, organizationId: string): Promise<void> {
+    return this.#enforceCount(q, organizationId, 'max_webhook_subscriptions', {
+      count: 'SELECT count(*)::int AS n FROM webhook_subscriptions WHERE organization_id = $1',
+      what: 'webhook subscriptions',
+      remedy: 'delete a subscription or upgrade the tier',
+    });
+  }
+
+  async #enforceCount(
+    q: Queryable,
+    organizationId: string,
+    limit: 'max_agents' | 'max_webhook_subscriptions',
+    rule: { count: string; what: string; remedy: string },
+  ): Promise<void> {
     const [org] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
       organizationId,
     ]);
     if (!org) throw notFound('Organization');
     const tier = tierOf(org.tier);
-    const max = TIER_CONFIG[tier].max_agents;
+    const max = TIER_CONFIG[tier][limit];
     if (max === null) return;
-    const [row] = await q.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM agents WHERE organization_id = $1 AND status <> 'decommissioned'`,
-      [organizationId],
-    );
+    const [row] = await q.query<{ n: number }>(rule.count, [organizationId]);
     const current = Number(row?.n ?? 0);
     if (current >= max) {
-      throw new AppError('tier_limit_exceeded',
-        `The ${tier} tier allows ${max} agents; decommission an agent or upgrade the tier`,
-        { tier, limit: max, current },
-      );
+      throw new AppError('tier_limit_exceeded', `The ${tier} tier allows ${max} ${rule.what}; ${rule.remedy}`, { tier, limit: max, current });
     }
   }
 
@@ -134,18 +169,38 @@ export class TierService {
    * organization's cached API-key rows afterwards (tier-publish.ts).
    * Throws `not_found` (404) for an unknown organization.
    */
-  async applyUpgrade(
-    organizationId: string,
-    tier: TierName,
-    { q, actor = 'system', details }: { q?: Queryable; actor?: string; details?: Record<string, unknown> } = {},
-  ): Promise<TierChange> {
+  applyUpgrade(organizationId: string, tier: TierName, options: TierChangeOptions = {}): Promise<TierChange> {
     if (!isTierName(tier)) throw new TypeError(`unknown tier ${String(tier)}`);
+    return this.#change(organizationId, () => tier, options);
+  }
+
+  /**
+   * What a paid subscription grants: `tier` when it ranks above the current one; a higher tier (an
+   * operator's contract) is kept. Audits and announces like `applyUpgrade`. Throws `not_found` (404).
+   */
+  raiseTo(organizationId: string, tier: TierName, options: TierChangeOptions = {}): Promise<TierChange> {
+    if (!isTierName(tier)) throw new TypeError(`unknown tier ${String(tier)}`);
+    return this.#change(organizationId, (current) => (checkUpgrade(current, tier).ok ? tier : current), options);
+  }
+
+  /**
+   * Takes back what a subscription paid for (`paid`; null when unknown): back to `free`, unless the
+   * current tier ranks above `paid` (granted otherwise, e.g. by the operator). Audits like `applyUpgrade`.
+   * Throws `not_found` (404).
+   */
+  revokePaidTier(organizationId: string, paid: TierName | null, options: TierChangeOptions = {}): Promise<TierChange> {
+    return this.#change(organizationId, (current) => (paid !== null && checkUpgrade(paid, current).ok ? current : 'free'), options);
+  }
+
+  /** Locks the organization row, picks the new tier from the current one, and records the change. */
+  #change(organizationId: string, pick: (current: TierName) => TierName, { q, actor = 'system', details }: TierChangeOptions): Promise<TierChange> {
     const run = async (tx: Queryable): Promise<TierChange> => {
       const [org] = await tx.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
         organizationId,
       ]);
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
+      const tier = pick(previous);
       if (previous === tier) return { previous, tier, changed: false };
       await tx.query(
         `UPDATE organizations SET tier = $2, tier_version = tier_version + 1, tier_updated_at = $3, updated_at = $3
@@ -153,7 +208,7 @@ export class TierService {
         [organizationId, tier, this.clock.now().toISOString()],
       );
       this.#changed.add(organizationId);
-      const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
+      const upgraded = checkUpgrade(previous, tier).ok;
       await this.audit.append(tx, organizationId, {
         event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
         actor,

@@ -6,6 +6,12 @@
  * 100,000 leaves room for shorter-lived tokens). API calls are management traffic (registering agents,
  * issuing credentials, reading analytics): 10,000 a day is ample for a trial, 1,000,000 (≈ 12/s sustained)
  * for production automation. Enterprise is unlimited and governed by contract.
+ *
+ * Webhooks multiply traffic: one event goes to every matching subscription and each delivery is retried up
+ * to 8 times, so subscriptions are capped per tier (enterprise too: a fan-out of 200 is plenty for any
+ * integration) and every delivery attempt, retries included, counts against a daily delivery quota. Past
+ * the quota, deliveries wait for the next UTC day; nothing is dropped. Free: 5 subscriptions × 8 attempts is
+ * at most 40 requests per event, and 1,000 a day; pro: 50 and 100,000 a day.
  */
 export const TIER_NAMES = ['free', 'pro', 'enterprise'] as const;
 export type TierName = (typeof TIER_NAMES)[number];
@@ -14,12 +20,26 @@ export interface TierLimits {
   max_agents: number | null;
   max_calls_per_day: number | null;
   max_tokens_per_day: number | null;
+  max_webhook_subscriptions: number | null;
+  max_webhook_deliveries_per_day: number | null;
 }
 
 export const TIER_CONFIG: Readonly<Record<TierName, Readonly<TierLimits>>> = {
-  free: { max_agents: 10, max_calls_per_day: 10_000, max_tokens_per_day: 1_000 },
-  pro: { max_agents: 250, max_calls_per_day: 1_000_000, max_tokens_per_day: 100_000 },
-  enterprise: { max_agents: null, max_calls_per_day: null, max_tokens_per_day: null },
+  free: { max_agents: 10, max_calls_per_day: 10_000, max_tokens_per_day: 1_000, max_webhook_subscriptions: 5, max_webhook_deliveries_per_day: 1_000 },
+  pro: {
+    max_agents: 250,
+    max_calls_per_day: 1_000_000,
+    max_tokens_per_day: 100_000,
+    max_webhook_subscriptions: 50,
+    max_webhook_deliveries_per_day: 100_000,
+  },
+  enterprise: {
+    max_agents: null,
+    max_calls_per_day: null,
+    max_tokens_per_day: null,
+    max_webhook_subscriptions: 200,
+    max_webhook_deliveries_per_day: null,
+  },
 };
 
 /** Order of the tiers: an upgrade goes to a strictly higher rank. */

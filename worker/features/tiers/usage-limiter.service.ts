@@ -1,6 +1,6 @@
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
-import type { TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
+import type { TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 import { TIER_CONFIG, type TierName } from './tiers.ts';
 import { LimiterLink } from './limiter-link.ts';
 import { LocalCounter } from './local-counter.ts';
@@ -65,6 +65,16 @@ export class UsageLimiterService {
   /** Counts one issued token against the tier's daily token limit, as `countCall` does for calls. */
   countTokens(organizationId: string, tier: TierName): Promise<QuotaDecision> {
     return this.#count(organizationId, 'tokens', TIER_CONFIG[tier].max_tokens_per_day);
+  }
+
+  /**
+   * Counts up to `wanted` webhook delivery attempts at `nowMs` (the dispatcher's clock) against the tier's
+   * daily delivery quota, directly on the object (deliveries are sent from one Durable Object per
+   * subscription, not from request isolates, so there is nothing to lease); `granted` of them may be sent.
+   * Rejects when the Durable Object is unreachable.
+   */
+  takeDeliveries(organizationId: string, tier: TierName, nowMs: number, wanted: number): Promise<TakeResult> {
+    return this.#link(organizationId).take('deliveries', TIER_CONFIG[tier].max_webhook_deliveries_per_day, nowMs, wanted, 'blocking');
   }
 
   /**

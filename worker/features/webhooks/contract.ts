@@ -1,16 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, jsonBody, jsonResponse, tenantProblems } from '../../http/schemas.ts';
+import { SafeString, Text, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 
-const EventType = z.string().openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
+const EventType = SafeString(100).openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
 // Event names are checked by the service (one `validation_failed` listing the unknown ones).
 const Events = z.array(EventType).min(1, 'must not be empty').max(WEBHOOK_EVENT_TYPES.length * 2);
-const Url = z.string().max(2048).openapi({
+const Url = SafeString(2048).openapi({
   description: '`https://` to a public host (private, loopback, link-local and metadata addresses are refused)',
   example: 'https://hooks.example.com/agentidp',
 });
-const Name = z.string().trim().min(1).max(200);
+const Name = Text(200);
 
 export const CreateWebhookBody = z.object({ name: Name, url: Url, events: Events }).strict().openapi('CreateWebhook');
 
@@ -92,8 +92,11 @@ export const createWebhookRoute = createRoute({
   method: 'post',
   path: '/v1/webhooks',
   summary: 'Subscribe a URL to events (returns the signing secret once)',
+  description:
+    'At most `max_webhook_subscriptions` per organization (GET /v1/tier; 429 `tier_limit_exceeded`), and one subscription per ' +
+    '(url, set of events) pair (409 `conflict` with `existing_id`).',
   request: jsonBody(CreateWebhookBody),
-  responses: { 201: jsonResponse(CreatedWebhookSchema, 'Created'), ...tenantProblems },
+  responses: { 201: jsonResponse(CreatedWebhookSchema, 'Created'), ...tenantProblems, ...pick(409) },
 });
 
 export const listWebhooksRoute = createRoute({
@@ -120,7 +123,7 @@ export const patchWebhookRoute = createRoute({
   path: '/v1/webhooks/{id}',
   summary: 'Update a webhook subscription (re-activating clears its failure streak)',
   request: { params: WebhookParams, ...jsonBody(PatchWebhookBody) },
-  responses: { 200: jsonResponse(WebhookSchema, 'Updated'), ...tenantProblems },
+  responses: { 200: jsonResponse(WebhookSchema, 'Updated'), ...tenantProblems, ...pick(409) },
 });
 
 export const deleteWebhookRoute = createRoute({

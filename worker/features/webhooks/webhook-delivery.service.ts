@@ -4,6 +4,7 @@ import { sendWebhook, type AttemptResult } from './webhook-http.ts';
 import { WEBHOOK_DISABLE_AFTER_MS } from './webhook-events.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { WebhookSecretOpener } from './webhook-secrets.service.ts';
+import { withinDeliveryQuota, type DeliveryQuota } from './delivery-quota.ts';
 
 export interface DeliveryOptions {
   /** Delay in seconds before each attempt (WEBHOOK_RETRY_SCHEDULE); its length is the number of attempts. */
@@ -31,6 +32,7 @@ export interface DispatchSummary {
 interface SubscriptionRow {
   id: string;
   organization_id: string;
+  tier: string;
   url: string;
   active: boolean;
   secret_ciphertext: string;
@@ -95,6 +97,8 @@ export class WebhookDeliveryService {
     /** Opens stored signing secrets of either custody (webhook-secrets.service.ts). */
     private readonly secrets: WebhookSecretOpener,
     private readonly audit: AuditService,
+    /** Every attempt counts against the organization's daily delivery quota (delivery-quota.ts). */
+    private readonly quota: DeliveryQuota,
     private readonly opts: DeliveryOptions,
   ) {
     if (opts.schedule.length === 0) throw new TypeError('the webhook retry schedule needs at least one entry');
@@ -115,8 +119,9 @@ export class WebhookDeliveryService {
     for (let round = 0; round < this.#maxRounds; round++) {
       now = Math.max(now, Date.now());
       const [sub] = await this.db.query<SubscriptionRow>(
-        `SELECT id, organization_id, url, active, secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at
-         FROM webhook_subscriptions WHERE id = $1`,
+        `SELECT s.id, s.organization_id, o.tier, s.url, s.active, s.secret_ciphertext, s.previous_secret_ciphertext,
+                s.previous_secret_expires_at
+         FROM webhook_subscriptions s JOIN organizations o USING (organization_id) WHERE s.id = $1`,
         [subscriptionId],
       );
       if (!sub) return { attempted, delivered, nextDueMs: null, gone: true };
@@ -125,7 +130,9 @@ export class WebhookDeliveryService {
         return { attempted, delivered, nextDueMs: null, gone: false };
       }
       const token = crypto.randomUUID();
-      const claimed = await this.#claim(sub.id, now, token);
+      const due = await this.#claim(sub.id, now, token);
+      if (due.length === 0) break;
+      const claimed = await withinDeliveryQuota(this.db, this.quota, sub, due, token, now);
       if (claimed.length === 0) break;
       const secrets = await this.#secrets(sub, now);
       const results = await mapLimit(claimed, this.#concurrency, (d) => this.#attempt(sub, secrets, d, now));
@@ -139,7 +146,8 @@ export class WebhookDeliveryService {
         if (ok === 'disabled') disabled = true;
       }
       if (disabled) return { attempted, delivered, nextDueMs: null, gone: false };
-      if (claimed.length < this.#batchSize) break; // nothing else was due; nextDueMs says if that changed
+      // Nothing else was due (nextDueMs says if that changed), or the day's quota is spent.
+      if (due.length < this.#batchSize || claimed.length < due.length) break;
     }
     return { attempted, delivered, nextDueMs: await this.nextDueMs(subscriptionId), gone: false };
   }

@@ -1,11 +1,12 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
-import { notFound, validationFailed } from '../../platform/errors.ts';
-import { checkOutboundUrl } from '../../platform/ssrf.ts';
+import { notFound } from '../../platform/errors.ts';
 import { generateWebhookSecret } from './standard-webhooks.ts';
-import { WEBHOOK_SECRET_OVERLAP_MS, isWebhookEventType, type WebhookEventType } from './webhook-events.ts';
+import { WEBHOOK_SECRET_OVERLAP_MS, type WebhookEventType } from './webhook-events.ts';
+import { checkWebhookEvents, checkWebhookUrl, refuseDuplicate } from './webhook-rules.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { WebhookSecretsService } from './webhook-secrets.service.ts';
+import type { TierService } from '../tiers/tier.service.ts';
 import type { WebhookDelivery } from './contract.ts';
 
 export interface WebhookSubscription {
@@ -65,7 +66,9 @@ export interface WebhookSecrets {
 /**
  * Webhook subscriptions of a tenant: registration under the outbound URL policy, signing secrets encrypted
  * at rest or in Vault (returned at creation and rotation, and on an audited read), and the delivery history.
- * Every change is audited.
+ * Every change is audited. Against amplification (one event fanned out to many subscriptions, each retried):
+ * subscriptions are capped per tier (TierService) and one (url, events) pair is subscribed once; deliveries
+ * count against a daily quota (delivery-quota.ts).
  */
 export class WebhookService {
   constructor(
@@ -76,20 +79,27 @@ export class WebhookService {
     private readonly clock: Clock,
     /** ALLOW_PRIVATE_URLS: development receivers on http://localhost and private addresses. */
     private readonly allowPrivateUrls: boolean,
+    /** The tier's subscription cap. */
+    private readonly tiers: Pick<TierService, 'enforceWebhookLimit'>,
   ) {}
 
   /**
    * Registers a subscription and returns it with its `whsec_` secret (shown this once). Throws
-   * `validation_failed` (400) for a URL outside the outbound policy or an empty or unknown event list.
+   * `validation_failed` (400) for a URL outside the outbound policy or an empty or unknown event list,
+   * `conflict` (409, `existing_id`) when the same url is already subscribed to the same events,
+   * `tier_limit_exceeded` (429) at the tier's subscription cap.
    */
   async create(organizationId: string, input: WebhookInput, actor: string): Promise<WebhookSubscription & { secret: string }> {
-    const url = this.#checkUrl(input.url);
-    const events = this.#checkEvents(input.events);
+    const url = checkWebhookUrl(input.url, this.allowPrivateUrls);
+    const events = checkWebhookEvents(input.events);
     const secret = generateWebhookSecret();
     const id = crypto.randomUUID();
     const ciphertext = await this.secrets.seal(organizationId, id, secret);
     const now = this.clock.now().toISOString();
     const sub = await this.db.tx(async (q) => {
+      // Locks the organization row: concurrent creations count and compare one at a time.
+      await this.tiers.enforceWebhookLimit(q, organizationId);
+      await refuseDuplicate(q, organizationId, url, events);
       const [row] = await q.query(
         `INSERT INTO webhook_subscriptions (id, organization_id, name, url, events, secret_ciphertext, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ${COLUMNS}`,
@@ -129,7 +139,8 @@ export class WebhookService {
 
   /**
    * Partial update of `name`, `url`, `events`, `active`. Re-activating clears the failure streak and the
-   * disable reason. Throws `not_found`, or `validation_failed` for a bad URL or event list.
+   * disable reason. Throws `not_found`, `validation_failed` for a bad URL or event list, `conflict` (409)
+   * when the new url and events are another subscription's.
    */
   async update(organizationId: string, id: string, patch: WebhookPatch, actor: string): Promise<WebhookSubscription> {
     const sets: string[] = [];
@@ -138,15 +149,22 @@ export class WebhookService {
       values.push(value);
       sets.push(`${column} = $${values.length + 2}`);
     };
+    const url = patch.url === undefined ? undefined : checkWebhookUrl(patch.url, this.allowPrivateUrls);
+    const events = patch.events === undefined ? undefined : checkWebhookEvents(patch.events);
     if (patch.name !== undefined) set('name', patch.name);
-    if (patch.url !== undefined) set('url', this.#checkUrl(patch.url));
-    if (patch.events !== undefined) set('events', JSON.stringify(this.#checkEvents(patch.events)));
+    if (url !== undefined) set('url', url);
+    if (events !== undefined) set('events', JSON.stringify(events));
     if (patch.active !== undefined) {
       set('active', patch.active);
       if (patch.active) sets.push('failure_count = 0', 'first_failure_at = NULL', 'disabled_reason = NULL');
     }
     set('updated_at', this.clock.now().toISOString());
     return this.db.tx(async (q) => {
+      if (url !== undefined || events !== undefined) {
+        await q.query('SELECT 1 FROM organizations WHERE organization_id = $1 FOR UPDATE', [organizationId]);
+        const current = await this.get(organizationId, id, q);
+        await refuseDuplicate(q, organizationId, url ?? current.url, events ?? current.events, id);
+      }
       const [row] = await q.query(
         `UPDATE webhook_subscriptions SET ${sets.join(', ')} WHERE id = $1 AND organization_id = $2 RETURNING ${COLUMNS}`,
         [id, organizationId, ...values],
@@ -271,24 +289,5 @@ export class WebhookService {
       last_error: (r.last_error as string | null) ?? null,
       created_at: toIsoOrNull(r.created_at)!,
     }));
-  }
-
-  #checkUrl(raw: string): string {
-    const check = checkOutboundUrl(raw, { allowPrivate: this.allowPrivateUrls });
-    if (!check.ok) {
-      throw validationFailed(`url ${check.reason}`, [{ path: 'url', message: check.reason }]);
-    }
-    return check.url.toString();
-  }
-
-  #checkEvents(events: string[]): WebhookEventType[] {
-    const unknown = events.filter((e) => !isWebhookEventType(e));
-    if (events.length === 0 || unknown.length > 0) {
-      throw validationFailed(
-        events.length === 0 ? 'events must not be empty' : `unknown event types: ${unknown.join(', ')}`,
-        [{ path: 'events', message: events.length === 0 ? 'must not be empty' : `unknown: ${unknown.join(', ')}` }],
-      );
-    }
-    return [...new Set(events)] as WebhookEventType[];
   }
 }
