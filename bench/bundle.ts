@@ -1,0 +1,83 @@
+// The deploy bundle (what `wrangler deploy` uploads) and the parts of wrangler.toml a runtime needs to
+// serve it: compatibility date and flags, and the Durable Object bindings (containers excluded: node-oidc
+// runs as a Node process locally, reached through OIDC_ORIGIN).
+import { execFileSync } from 'node:child_process';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+export const BUNDLE_DIR = `${ROOT}dist/bench`;
+
+let built = false;
+/** Builds the deploy bundle once per process; returns the path of its one ES module. */
+export function buildBundle(): string {
+  if (!built) {
+    // --containers-rollout=none: the node-oidc [[containers]] image is not built (no Docker engine needed).
+    // npm scripts put the `node` devDependency (22) first on PATH, which wrangler needs.
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', BUNDLE_DIR, '--containers-rollout=none'], { cwd: ROOT, stdio: 'ignore' });
+    built = true;
+  }
+  return `${BUNDLE_DIR}/index.js`;
+}
+
+export interface WorkerSpec {
+  compatibilityDate: string;
+  compatibilityFlags: string[];
+  durableObjects: Array<{ binding: string; className: string }>;
+  /** [vars]: the non-secret defaults, as text bindings. */
+  vars: Record<string, string>;
+}
+
+let spec: WorkerSpec | undefined;
+/** What wrangler.toml says about the Worker's runtime (read once per process through wrangler itself). */
+export async function workerSpec(): Promise<WorkerSpec> {
+  if (!spec) {
+    const { unstable_readConfig } = await import('wrangler');
+    const config = unstable_readConfig({ config: `${ROOT}wrangler.toml` });
+    const containers = new Set((config.containers ?? []).map((c) => c.class_name));
+    spec = {
+      compatibilityDate: config.compatibility_date ?? '2026-10-01',
+      compatibilityFlags: config.compatibility_flags ?? [],
+      durableObjects: config.durable_objects.bindings
+        .filter((b) => !containers.has(b.class_name) && !b.script_name)
+        .map((b) => ({ binding: b.name, className: b.class_name })),
+      vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+    };
+  }
+  return spec;
+}
+
+/**
+ * Bundles a bench-only Worker (`bench/<name>.worker.ts`) into one ES module as wrangler would (workerd
+ * export conditions, Node built-ins left to nodejs_compat); returns its path.
+ */
+export async function bundleBenchWorker(name: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const { builtinModules } = await import('node:module');
+  const outfile = `${BUNDLE_DIR}/${name}.worker.js`;
+  await build({
+    entryPoints: [`${ROOT}bench/${name}.worker.ts`],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    mainFields: ['module', 'main'],
+    conditions: ['workerd', 'worker'],
+    external: ['cloudflare:*', 'node:*', ...builtinModules],
+    logLevel: 'silent',
+    plugins: [
+      {
+        // An ES module cannot `require()` an external module; CommonJS dependencies (pg) do, for Node
+        // built-ins. Turn each such require into an import of workerd's `node:` module, as wrangler does.
+        name: 'require-node-builtins',
+        setup(b) {
+          const builtins = new Set(builtinModules);
+          b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+            args.kind === 'require-call' && builtins.has(args.path.replace(/^node:/, '')) ? { path: args.path.replace(/^node:/, ''), namespace: 'node-builtin' } : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({ contents: `import m from 'node:${args.path}'; module.exports = m;` }));
+        },
+      },
+    ],
+  });
+  return outfile;
+}
