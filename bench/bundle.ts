@@ -26,19 +26,21 @@ export interface WorkerSpec {
   vars: Record<string, string>;
 }
 
+type DoBinding = { name: string; class_name: string; script_name?: string };
+
 let spec: WorkerSpec | undefined;
 /** What wrangler.toml says about the Worker's runtime (read once per process through wrangler itself). */
 export async function workerSpec(): Promise<WorkerSpec> {
   if (!spec) {
     const { unstable_readConfig } = await import('wrangler');
     const config = unstable_readConfig({ config: `${ROOT}wrangler.toml` });
-    const containers = new Set((config.containers ?? []).map((c) => c.class_name));
+    const containers = new Set((config.containers ?? []).map((c: { class_name: string }) => c.class_name));
     spec = {
       compatibilityDate: config.compatibility_date ?? '2026-10-01',
       compatibilityFlags: config.compatibility_flags ?? [],
       durableObjects: config.durable_objects.bindings
-        .filter((b) => !containers.has(b.class_name) && !b.script_name)
-        .map((b) => ({ binding: b.name, className: b.class_name })),
+        .filter((b: DoBinding) => !containers.has(b.class_name) && !b.script_name)
+        .map((b: DoBinding) => ({ binding: b.name, className: b.class_name })),
       vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
     };
   }

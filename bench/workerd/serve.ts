@@ -54,7 +54,8 @@ export async function startWorkerd(opts: WorkerdOptions): Promise<WorkerdHandle>
   }
   const child = spawn(BINARY, ['serve', '--experimental', '--control-fd=3', config], {
     stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-    env,
+    // Only the bindings: none of this process's variables (secrets of other services) reach the Worker.
+    env: env as unknown as NodeJS.ProcessEnv,
   });
   live.add(child);
   // The last lines of stderr go into the error when workerd fails to start (a config or script error).

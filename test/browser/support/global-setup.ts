@@ -71,7 +71,6 @@ export default async function setup(project: TestProject) {
     await createThrowawayDatabase(adminDatabaseUrl, throwaway);
   }
   worker = await startConsoleWorker({
-    assets: true,
     databaseUrl: adminDatabaseUrl && throwaway ? withDatabase(adminDatabaseUrl, throwaway) : undefined,
     bindings: {
       DID_WEB_DOMAIN: 'console.test',
