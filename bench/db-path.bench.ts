@@ -3,7 +3,8 @@
 // proxy, and node-postgres over a TCP socket from workerd — each straight to Postgres and through pgbouncer
 // (transaction pooling), next to the trivial Worker. `node bench/db-path.bench.ts`; needs DATABASE_URL (a
 // Postgres server: PGlite runs one query at a time and says nothing about connection costs).
-import { startStack, type Stack } from '../scripts/stack/index.ts';
+import type { Stack } from '../scripts/stack/index.ts';
+import { startStackProcess } from '../scripts/stack/child.ts';
 import { bundleBenchWorker, workerSpec } from './bundle.ts';
 import { compare, ratio, report, startTrivialWorker, type Target } from './harness.ts';
 import { startWorkerd, type WorkerdHandle } from './workerd/serve.ts';
@@ -23,7 +24,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const targets: Target[] = [{ name: 'trivial', url: trivial.url }];
     const labels: Record<string, string> = {};
     for (const pooler of ['off', 'auto'] as const) {
-      const stack = await startStack({ databaseUrl: process.env.DATABASE_URL, pooler, poolSize: 10 });
+      const stack = await startStackProcess({ databaseUrl: process.env.DATABASE_URL, pooler, poolSize: 10 });
       stacks.push(stack);
       const w: WorkerdHandle = await startWorkerd({
         modules: [{ name: 'db-path.worker.js', path: script }],

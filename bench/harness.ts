@@ -6,7 +6,8 @@
 import { mkdirSync, appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import { startStack, type Stack, type StackOptions } from '../scripts/stack/index.ts';
+import type { Stack, StackOptions } from '../scripts/stack/index.ts';
+import { startStackProcess } from '../scripts/stack/child.ts';
 import { buildBundle, workerSpec } from './bundle.ts';
 import { startWorkerd } from './workerd/serve.ts';
 
@@ -35,7 +36,8 @@ export interface BenchWorkerOptions {
 export async function startBenchWorker(opts: BenchWorkerOptions = {}): Promise<BenchWorker> {
   const script = buildBundle();
   const spec = await workerSpec();
-  const stack = await startStack({
+  // In a child process: the load generator in this one must not delay the Worker's database and cache I/O.
+  const stack = await startStackProcess({
     databaseUrl: opts.databaseUrl ?? (process.env.DATABASE_URL || undefined),
     redisUrl: process.env.REDIS_URL || undefined,
     pooler: opts.pooler,
