@@ -15,8 +15,8 @@ import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { startStack } from '../scripts/stack/index.ts';
 import { migrate } from '../scripts/stack/migrate.ts';
-import { AnalyticsService } from '../worker/services/analytics.service.ts';
-import type { Queryable } from '../worker/lib/db.ts';
+import { AnalyticsService } from '../worker/features/analytics/analytics.service.ts';
+import type { Queryable } from '../worker/platform/db.ts';
 import { ratio, report } from './harness.ts';
 
 const SMALL_TENANTS = 10; // 10 thousand rows

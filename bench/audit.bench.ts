@@ -40,7 +40,7 @@ function child(args: string[], nodeFlags: string[] = []): Promise<string> {
 
 /** Appends valid chained events to the organization's chain until its head is `total`. Runs in a child. */
 async function seed(url: string, orgId: string, total: number): Promise<void> {
-  const { auditHashInput } = await import('../worker/services/audit.service.ts');
+  const { auditHashInput } = await import('../worker/features/audit/audit.service.ts');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -138,7 +138,7 @@ async function measure(verify: Verify, small: Chain, large: Chain, probe: Memory
 
 /** The service in this (child) process over `pg`; memory: sampled V8 heap and RSS peaks. */
 async function nodeMeasure(url: string, small: Chain, large: Chain): Promise<Row[]> {
-  const { AuditVerificationService } = await import('../worker/services/audit-verification.service.ts');
+  const { AuditVerificationService } = await import('../worker/features/audit/audit-verification.service.ts');
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const q = { query: async <T>(text: string, params?: unknown[]) => (await pool.query(text, params)).rows as T[] };
   const service = new AuditVerificationService(q, { now: () => new Date() });

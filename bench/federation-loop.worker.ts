@@ -5,10 +5,10 @@
 //
 // The partner row comes from a stand-in Db (read once, then from isolate memory as in production); the
 // keys are fetched once from the partner's jwks_uri, then served from isolate memory. No Redis.
-import { FederationService, type FederationConfig } from '../worker/services/federation.service.ts';
-import { Cache } from '../worker/lib/cache.ts';
-import { systemClock } from '../worker/lib/clock.ts';
-import type { Db } from '../worker/lib/db.ts';
+import { FederationService, type FederationConfig } from '../worker/features/federation/federation.service.ts';
+import { Cache } from '../worker/platform/cache.ts';
+import { systemClock } from '../worker/platform/clock.ts';
+import type { Db } from '../worker/platform/db.ts';
 
 interface LoopRequest {
   mode: 'service' | 'bare';

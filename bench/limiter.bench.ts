@@ -1,6 +1,6 @@
 // Cost of the per-tenant daily call limiter: the same tenant route (GET /v1/agents) served by copies of the
 // deploy bundle that count every call in the TenantLimiter Durable Object, and by one started with
-// RATE_LIMIT_BYPASS=true (a binding honoured only for this benchmark; see worker/middleware/rate-limit.ts).
+// RATE_LIMIT_BYPASS=true (a binding honoured only for this benchmark; see worker/features/tiers/rate-limit.ts).
 // Goal: limited ÷ bypassed throughput ≥ 0.8. `node bench/limiter.bench.ts` (DATABASE_URL for a Postgres
 // server, else PGlite).
 //

@@ -2,7 +2,7 @@ import { Container } from '@cloudflare/containers';
 
 /**
  * node-oidc as a Cloudflare Container (production): the image is built from node-oidc/Dockerfile
- * (wrangler.toml [[containers]]). The Worker reaches it through the NODE_OIDC binding (worker/lib/node-oidc.ts);
+ * (wrangler.toml [[containers]]). The Worker reaches it through the NODE_OIDC binding (worker/features/oidc/node-oidc.ts);
  * it is never exposed to the internet directly. Its configuration comes from the Worker's own variables and
  * secrets, passed at container start; locally node-oidc runs as a Node process instead (OIDC_ORIGIN).
  */

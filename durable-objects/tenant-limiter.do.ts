@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import { nextUtcMidnight, utcDate } from '../worker/lib/clock.ts';
+import { nextUtcMidnight, utcDate } from '../worker/platform/clock.ts';
 
 /** What an increment answers. `limit`/`remaining` are null when the tier is unlimited. */
 export interface LimitResult {

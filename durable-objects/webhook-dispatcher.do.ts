@@ -1,12 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
-import { loadConfig } from '../worker/lib/config.ts';
-import { Db } from '../worker/lib/db.ts';
-import { Encryptor, parseEncryptionKeys } from '../worker/lib/crypto.ts';
-import { systemClock } from '../worker/lib/clock.ts';
-import { AuditService } from '../worker/services/audit.service.ts';
-import { WebhookDeliveryService, type DispatchSummary } from '../worker/services/webhook-delivery.service.ts';
-import { WebhookSecretsService } from '../worker/services/webhook-secrets.service.ts';
-import { NodeOidc, secretCustodyMode } from '../worker/lib/node-oidc.ts';
+import { withServices } from '../worker/compose.ts';
+import type { DispatchSummary } from '../worker/features/webhooks/webhook-delivery.service.ts';
 
 /**
  * One object per webhook subscription (named by its id): drains that subscription's due deliveries from
@@ -67,19 +61,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
       await this.ctx.storage.deleteAlarm();
       return { attempted: 0, delivered: 0, nextDueMs: null, gone: true };
     }
-    const config = loadConfig(this.env);
-    const db = new Db(config.DATABASE_URL, config.NEON_WS_PROXY);
-    try {
-      const service = new WebhookDeliveryService(
-        db,
-        new WebhookSecretsService(
-          new Encryptor(parseEncryptionKeys(config.ENCRYPTION_KEY)),
-          secretCustodyMode(config),
-          NodeOidc.fromEnv(config, this.env as unknown as Env),
-        ),
-        new AuditService(systemClock),
-        { schedule: config.WEBHOOK_RETRY_SCHEDULE, timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateUrls: config.ALLOW_PRIVATE_URLS },
-      );
+    return withServices(this.env, { waitUntil: (p) => this.ctx.waitUntil(p) }, async ({ webhookDelivery: service }) => {
       let total: DispatchSummary = { attempted: 0, delivered: 0, nextDueMs: null, gone: false };
       let now = nowMs;
       do {
@@ -95,9 +77,7 @@ export class WebhookDispatcher extends DurableObject<Env> {
       else if (total.nextDueMs === null) await this.#disarm();
       else await this.#arm(Math.max(total.nextDueMs, Date.now()));
       return total;
-    } finally {
-      this.ctx.waitUntil(db.close());
-    }
+    });
   }
 
   async #remember(subscriptionId: string): Promise<void> {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { startStack } from './stack/index.ts';
 import { freePort } from './stack/free-port.ts';
 import { startNodeOidc, type NodeOidcHandle } from './stack/node-oidc.ts';
-import { configSchema } from '../worker/lib/config.ts';
+import { configSchema } from '../worker/platform/config.ts';
 import { buildConsole } from './build-console.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;

@@ -2,32 +2,27 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { AppEnv } from './env.ts';
-import { AppError, problem, toProblemResponse, zodFieldErrors } from './lib/errors.ts';
-import { ConfigError } from './lib/config.ts';
-import type { Clock } from './lib/clock.ts';
-import { requestLog } from './middleware/request-log.ts';
-import { deps } from './middleware/deps.ts';
-import { tenantAuth } from './middleware/auth.ts';
-import { rateLimit } from './middleware/rate-limit.ts';
-import { healthRoutes } from './routes/health/index.ts';
-import { adminRoutes } from './routes/admin/index.ts';
-import { agentRoutes } from './routes/agents/index.ts';
-import { didRoutes } from './routes/did/index.ts';
-import { webhookRoutes } from './routes/webhooks/index.ts';
-import { kickWebhooks } from './middleware/webhook-kick.ts';
-import { analyticsRoutes } from './routes/analytics/index.ts';
-import { tierRoutes } from './routes/tier/index.ts';
-import { auditRoutes } from './routes/audit/index.ts';
-import { complianceRoutes } from './routes/compliance/index.ts';
-import { oidcRoutes } from './routes/oidc/index.ts';
-import { federationRoutes } from './routes/federation/index.ts';
-import { billingRoutes } from './routes/billing/index.ts';
-import { delegationRoutes } from './routes/delegations/index.ts';
+import { AppError, problem, toProblemResponse, zodFieldErrors } from './http/errors.ts';
+import { ConfigError } from './platform/config.ts';
+import type { Clock } from './platform/clock.ts';
+import { requestLog } from './http/request-log.ts';
+import { deps } from './http/deps.ts';
+import { healthRoutes } from './features/health/routes.ts';
+import { adminRoutes } from './features/agents/admin-routes.ts';
+import { agentRoutes } from './features/agents/routes.ts';
+import { didRoutes } from './features/did/routes.ts';
+import { webhookRoutes } from './features/webhooks/routes.ts';
+import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
+import { analyticsRoutes } from './features/analytics/routes.ts';
+import { tierRoutes } from './features/tiers/routes.ts';
+import { auditRoutes } from './features/audit/routes.ts';
+import { complianceRoutes } from './features/audit/compliance-routes.ts';
+import { oidcRoutes } from './features/oidc/routes.ts';
+import { federationRoutes } from './features/federation/routes.ts';
+import { billingRoutes } from './features/billing/routes.ts';
+import { delegationRoutes } from './features/delegations/routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-
-/** Paths under /v1 that are not tenant-authenticated (they carry their own auth). */
-const NOT_TENANT = [/^\/v1\/admin(\/|$)/, /^\/v1\/federation\/partners(\/|$)/, /^\/v1\/billing\/stripe-webhook$/];
 
 export interface AppOptions {
   clock?: Clock;
@@ -38,7 +33,7 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
-        throw new AppError(400, 'validation_failed', 'Request validation failed', {
+        throw new AppError('validation_failed', 'Request validation failed', {
           errors: zodFieldErrors(result.error),
         });
       }
@@ -51,21 +46,12 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new AppError(413, 'payload_too_large', 'Request body exceeds 1 MiB');
+        throw new AppError('payload_too_large', 'Request body exceeds 1 MiB');
       },
     }),
   );
   app.use('*', deps({ clock: options.clock }));
   app.use('*', kickWebhooks());
-
-  const auth = tenantAuth();
-  const limit = rateLimit();
-  app.use('/v1/*', async function tenantGate(c, next) {
-    if (NOT_TENANT.some((re) => re.test(c.req.path))) return next();
-    await auth(c, async () => {
-      await limit(c, next);
-    });
-  });
 
   healthRoutes(app);
   adminRoutes(app);
@@ -98,11 +84,11 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
 
   app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'AgentIdP API reference' }));
 
-  app.notFound((c) => problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => problem('not_found', `No route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
     if (err instanceof ConfigError) {
       console.error(JSON.stringify({ level: 'error', msg: err.message }));
-      return problem(503, 'misconfigured', err.message);
+      return problem('misconfigured', err.message);
     }
     return toProblemResponse(err, c);
   });

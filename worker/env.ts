@@ -1,12 +1,12 @@
-import type { Config } from './lib/config.ts';
-import type { Db } from './lib/db.ts';
-import type { Cache } from './lib/cache.ts';
-import type { Clock } from './lib/clock.ts';
-import type { Services } from './services/container.ts';
+import type { Config } from './platform/config.ts';
+import type { Db } from './platform/db.ts';
+import type { Cache } from './platform/cache.ts';
+import type { Clock } from './platform/clock.ts';
+import type { Services } from './compose.ts';
 
 /**
  * Secrets and optional variables are not in wrangler.toml, so `wrangler types` cannot see them; they are
- * all strings and are validated by `configSchema` (lib/config.ts).
+ * all strings and are validated by `configSchema` (platform/config.ts).
  */
 export type Bindings = Env & { [name: string]: unknown };
 
@@ -29,12 +29,20 @@ export interface Deps {
   waitUntil(p: Promise<unknown>): void;
 }
 
+/** Every request: public, tenant and operator routes alike. */
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
     deps: Deps;
     services: Services;
-    tenant: Tenant;
+    /** Set by the tenant gate; typed as present only in `TenantEnv`. */
+    tenant?: Tenant;
   };
+}
+
+/** Routes behind the tenant gate (`tenantAudience`): the tenant is known. */
+export interface TenantEnv {
+  Bindings: Bindings;
+  Variables: AppEnv['Variables'] & { tenant: Tenant };
 }

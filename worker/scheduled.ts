@@ -1,6 +1,5 @@
-import { loadConfig } from './lib/config.ts';
-import { Db } from './lib/db.ts';
-import { overdueSubscriptions } from './services/webhook-delivery.service.ts';
+import { withServices } from './compose.ts';
+import { overdueSubscriptions } from './features/webhooks/webhook-delivery.service.ts';
 
 /**
  * Cron trigger (wrangler.toml `[triggers]`): the safety net of webhook delivery. A request wakes a
@@ -9,13 +8,9 @@ import { overdueSubscriptions } from './services/webhook-delivery.service.ts';
  * with a delivery overdue by more than a minute.
  */
 export async function scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  const config = loadConfig(env);
-  const db = new Db(config.DATABASE_URL, config.NEON_WS_PROXY);
-  try {
-    const overdue = await overdueSubscriptions(db, controller.scheduledTime);
+  await withServices(env, { waitUntil: (p) => ctx.waitUntil(p) }, async (s) => {
+    const overdue = await overdueSubscriptions(s.db, controller.scheduledTime);
     await Promise.all(overdue.map((id) => env.WEBHOOK_DISPATCHER.getByName(id).kick(id)));
     if (overdue.length > 0) console.log(JSON.stringify({ level: 'info', msg: 'webhook sweep', kicked: overdue.length }));
-  } finally {
-    ctx.waitUntil(db.close());
-  }
+  });
 }

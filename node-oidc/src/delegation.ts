@@ -1,4 +1,4 @@
-// Agent-to-agent delegation (issue 10): delegation tokens signed with the provider's own ES256 key, the
+// Agent-to-agent delegation: delegation tokens signed with the provider's own ES256 key, the
 // RFC 8693 token exchange grant at /oidc/token, and the chain rows (migrations/0009_delegations.sql).
 //
 // A delegation token is a JWT (`typ: JWT`, never `at+jwt`, so it is not mistaken for an access token) with

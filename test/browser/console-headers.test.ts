@@ -71,7 +71,7 @@ describe('console delivery', () => {
       [`/v1/agents/${unknown}`, 404, { authorization: `Bearer ${t.api_key}` }],
       [`/agents/${unknown}/did.json`, 404],
       ['/console/no-such-file', 404],
-      ['/v1/console', 401],
+      ['/v1/console', 404],
       ['/nothing-here', 404],
       // The assets folder's control file is configuration, not content.
       ['/_headers', 404],

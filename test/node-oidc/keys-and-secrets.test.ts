@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair } from 'jose';
 import { generateJwks, loadSigningKeys, normalizeJwks } from '../../node-oidc/src/keys.ts';
 import { allowedScopes, matchesAnyHash } from '../../node-oidc/src/agent-clients.ts';
-import { sha256Hex } from '../../worker/lib/crypto.ts';
+import { sha256Hex } from '../../worker/platform/crypto.ts';
 
 const privateJwk = async (alg: 'ES256' | 'RS256' | 'ES384' | 'EdDSA') =>
   exportJWK((await generateKeyPair(alg, { extractable: true })).privateKey);

@@ -3,8 +3,8 @@
 import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { createApp } from '../../worker/app.ts';
-import type { Clock } from '../../worker/lib/clock.ts';
-import { Db } from '../../worker/lib/db.ts';
+import type { Clock } from '../../worker/platform/clock.ts';
+import { Db } from '../../worker/platform/db.ts';
 import { BASE, type CallOptions } from './worker.ts';
 
 export class MovableClock implements Clock {

@@ -1,6 +1,6 @@
 // Direct SQL from tests (inside workerd), through the same Neon driver and proxy the Worker uses.
 import { env } from 'cloudflare:workers';
-import { Db } from '../../worker/lib/db.ts';
+import { Db } from '../../worker/platform/db.ts';
 
 const bindings = env as unknown as Record<string, string>;
 

@@ -3,12 +3,12 @@
 import { env } from 'cloudflare:workers';
 import { expect, vi } from 'vitest';
 import { calculateJwkThumbprint, importJWK } from 'jose';
-import { loadConfig } from '../../worker/lib/config.ts';
-import { Db } from '../../worker/lib/db.ts';
-import { Cache } from '../../worker/lib/cache.ts';
-import { systemClock } from '../../worker/lib/clock.ts';
-import { parseDid } from '../../worker/lib/did-web.ts';
-import { createServices } from '../../worker/services/container.ts';
+import { loadConfig } from '../../worker/platform/config.ts';
+import { Db } from '../../worker/platform/db.ts';
+import { Cache } from '../../worker/platform/cache.ts';
+import { systemClock } from '../../worker/platform/clock.ts';
+import { parseDid } from '../../worker/features/did/did-web.ts';
+import { createServices } from '../../worker/compose.ts';
 import type { Bindings } from '../../worker/env.ts';
 
 export const bindings = env as unknown as Bindings & Record<string, string>;
@@ -17,7 +17,7 @@ export const redisEnabled = Boolean(bindings.UPSTASH_REDIS_REST_URL);
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 
 /**
- * Asserts what the issue requires of a DID document: `id` is the DID, every verification method's `id` is
+ * Asserts what did:web requires of a DID document: `id` is the DID, every verification method's `id` is
  * `<did>#<fragment>` and its `controller` a well-formed DID (this one), the JWK is a public P-256 key with no
  * private member and the fragment is its RFC 7638 thumbprint, and authentication/assertionMethod reference
  * exactly the methods. Returns the methods.

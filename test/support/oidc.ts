@@ -7,7 +7,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { BASE, call, createAgent, json, type Org } from './worker.ts';
 import { bindings } from './clocked-app.ts';
 import { createApp } from '../../worker/app.ts';
-import type { Clock } from '../../worker/lib/clock.ts';
+import type { Clock } from '../../worker/platform/clock.ts';
 
 export const ISSUER = `${BASE}/oidc`;
 

@@ -1,0 +1,58 @@
+import type { Db } from '../../platform/db.ts';
+import { randomToken, sha256Hex } from '../../platform/crypto.ts';
+import type { TierName } from '../tiers/tiers.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+
+export interface CreatedOrganization {
+  organization_id: string;
+  name: string;
+  tier: TierName;
+  api_key: string;
+}
+
+/** Builds a tenant API key: `aidp_<key id>_<secret>`. The key id is the lookup handle; only the hash is kept. */
+export async function newApiKey(): Promise<{ keyId: string; key: string; hash: string }> {
+  const keyId = randomToken(9);
+  const key = `aidp_${keyId}_${randomToken(32)}`;
+  return { keyId, key, hash: await sha256Hex(key) };
+}
+
+/** Splits an API key into its key id, or undefined when it is not shaped like one. */
+export function apiKeyId(key: string): string | undefined {
+  const m = /^aidp_([A-Za-z0-9_-]{12})_[A-Za-z0-9_-]{43}$/.exec(key);
+  return m?.[1];
+}
+
+export class OrganizationService {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Creates an organization and its first API key in one transaction. The key is returned here and
+   * never again.
+   */
+  async create(name: string, tier: TierName): Promise<CreatedOrganization> {
+    const { keyId, key, hash } = await newApiKey();
+    return this.db.tx(async (q) => {
+      const [org] = await q.query<{ organization_id: string }>(
+        `INSERT INTO organizations (name, tier, tier_updated_at) VALUES ($1, $2, now()) RETURNING organization_id`,
+        [name, tier],
+      );
+      const organizationId = org!.organization_id;
+      await q.query('INSERT INTO api_keys (key_id, organization_id, key_hash) VALUES ($1, $2, $3)', [
+        keyId,
+        organizationId,
+        hash,
+      ]);
+      await this.audit.append(q, organizationId, {
+        event_type: 'organization.created',
+        actor: 'admin',
+        subject: organizationId,
+        payload: { name, tier, api_key_id: keyId },
+      });
+      return { organization_id: organizationId, name, tier, api_key: key };
+    });
+  }
+}

@@ -1,0 +1,194 @@
+import type { Db, Queryable } from '../../platform/db.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { nextUtcMidnight } from '../../platform/clock.ts';
+import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
+import { TIER_CONFIG, TIER_RANK, isTierName, type TierLimits, type TierName } from './tiers.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { UsageLimiterService } from './usage-limiter.service.ts';
+
+export interface TierStatus {
+  tier: TierName;
+  limits: TierLimits;
+  usage: { agents: number; calls_today: number; tokens_today: number };
+  reset_at: string;
+}
+
+/** Starts a paid upgrade (Stripe Checkout); provided by the billing service when Stripe is configured. */
+export interface UpgradeCheckout {
+  createUpgradeCheckout(
+    organizationId: string,
+    targetTier: TierName,
+    options?: { idempotencyKey?: string },
+  ): Promise<{ checkout_url: string }>;
+}
+
+export interface TierChange {
+  previous: TierName;
+  tier: TierName;
+  changed: boolean;
+}
+
+export type UpgradeCheck = { ok: true } | { ok: false; reason: string };
+
+/** Pure rule of upgrades: the target must rank strictly higher than the current tier. */
+export function checkUpgrade(current: TierName, target: TierName): UpgradeCheck {
+  if (TIER_RANK[target] > TIER_RANK[current]) return { ok: true };
+  return { ok: false, reason: `target_tier must rank above the current tier (${current}); got ${target}` };
+}
+
+const tierOf = (v: unknown): TierName => (isTierName(v) ? v : 'free');
+
+/**
+ * The single authority on subscription tiers: current tier, limits and live usage, the agent quota, and
+ * tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
+ */
+export class TierService {
+  constructor(
+    private readonly db: Db,
+    private readonly limiter: UsageLimiterService,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly events?: EventAnnouncer,
+    private readonly checkout?: UpgradeCheckout,
+  ) {}
+
+  /**
+   * The organization's tier; `free` when the row is missing or holds an unknown value (the safe default).
+   * Throws nothing of its own; database errors propagate.
+   */
+  async fetchTier(organizationId: string, q: Queryable = this.db): Promise<TierName> {
+    const [row] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1', [organizationId]);
+    return tierOf(row?.tier);
+  }
+
+  /**
+   * `GET /v1/tier`: tier, its limits, live usage (agents not decommissioned; today's calls and tokens from
+   * the Durable Object) and the next UTC midnight. When the Durable Object is unreachable the daily
+   * counters read 0 and an error is logged rather than failing the request. Throws nothing of its own.
+   */
+  async getStatus(organizationId: string): Promise<TierStatus> {
+    const [rows, usage] = await Promise.all([
+      this.db.query<{ tier: string; agents: number }>(
+        `SELECT o.tier,
+                (SELECT count(*)::int FROM agents a
+                  WHERE a.organization_id = o.organization_id AND a.status <> 'decommissioned') AS agents
+           FROM organizations o WHERE o.organization_id = $1`,
+        [organizationId],
+      ),
+      this.limiter.usage(organizationId).catch((err: unknown) => {
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            msg: 'tier status: usage counters unavailable',
+            tenant: organizationId,
+            error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+          }),
+        );
+        return null;
+      }),
+    ]);
+    const tier = tierOf(rows[0]?.tier);
+    return {
+      tier,
+      limits: { ...TIER_CONFIG[tier] },
+      usage: { agents: Number(rows[0]?.agents ?? 0), calls_today: usage?.calls ?? 0, tokens_today: usage?.tokens ?? 0 },
+      reset_at: usage?.reset_at ?? nextUtcMidnight(this.clock.now()).toISOString(),
+    };
+  }
+
+  /**
+   * Agent quota, run inside the agent-creation transaction (AgentHooks.beforeCreate). Locks the
+   * organization row (`FOR UPDATE`) before counting, so concurrent creations serialise and two of them at
+   * `max_agents − 1` cannot both pass; the lock is held until the creating transaction ends. The tier is
+   * read under the same lock. Decommissioned agents do not count. Throws `tier_limit_exceeded` (429) at
+   * the limit, `not_found` (404) for an unknown organization.
+   */
+  async enforceAgentLimit(q: Queryable, organizationId: string): Promise<void> {
+    const [org] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
+      organizationId,
+    ]);
+    if (!org) throw notFound('Organization');
+    const tier = tierOf(org.tier);
+    const max = TIER_CONFIG[tier].max_agents;
+    if (max === null) return;
+    const [row] = await q.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM agents WHERE organization_id = $1 AND status <> 'decommissioned'`,
+      [organizationId],
+    );
+    const current = Number(row?.n ?? 0);
+    if (current >= max) {
+      throw new AppError('tier_limit_exceeded',
+        `The ${tier} tier allows ${max} agents; decommission an agent or upgrade the tier`,
+        { tier, limit: max, current },
+      );
+    }
+  }
+
+  /**
+   * Sets the organization's tier (and `tier_updated_at`), recording `tier.upgraded` (or `tier.downgraded`)
+   * in the audit chain and announcing `tier.upgraded`. Idempotent: the same tier again changes nothing.
+   * Pass `q` to run inside the caller's transaction (the billing webhook's); otherwise it opens its own.
+   * `details` are added to the audit payload (e.g. the Stripe event id).
+   * Throws `not_found` (404) for an unknown organization.
+   */
+  async applyUpgrade(
+    organizationId: string,
+    tier: TierName,
+    { q, actor = 'system', details }: { q?: Queryable; actor?: string; details?: Record<string, unknown> } = {},
+  ): Promise<TierChange> {
+    if (!isTierName(tier)) throw new TypeError(`unknown tier ${String(tier)}`);
+    const run = async (tx: Queryable): Promise<TierChange> => {
+      const [org] = await tx.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
+        organizationId,
+      ]);
+      if (!org) throw notFound('Organization');
+      const previous = tierOf(org.tier);
+      if (previous === tier) return { previous, tier, changed: false };
+      await tx.query('UPDATE organizations SET tier = $2, tier_updated_at = $3, updated_at = $3 WHERE organization_id = $1', [
+        organizationId,
+        tier,
+        this.clock.now().toISOString(),
+      ]);
+      const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
+      await this.audit.append(tx, organizationId, {
+        event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
+        actor,
+        subject: organizationId,
+        payload: { ...details, from: previous, to: tier },
+      });
+      if (upgraded) await this.events?.announce(tx, organizationId, 'tier.upgraded', { organization_id: organizationId, from: previous, to: tier });
+      return { previous, tier, changed: true };
+    };
+    return q ? run(q) : this.db.tx(run);
+  }
+
+  /**
+   * Validates an upgrade request and starts checkout. Throws `validation_failed` (400) unless `targetTier`
+   * ranks strictly above the current tier, and `billing_not_configured` (503) when no checkout is wired
+   * (STRIPE_SECRET_KEY unset); the checkout's own errors (billing.service.ts) pass through.
+   */
+  async initiateUpgrade(
+    organizationId: string,
+    targetTier: TierName,
+    options?: { idempotencyKey?: string },
+  ): Promise<{ checkout_url: string }> {
+    await this.assertUpgradeAllowed(organizationId, targetTier);
+    if (!this.checkout) {
+      throw new AppError('billing_not_configured', 'Billing is not configured on this deployment (STRIPE_SECRET_KEY is unset)');
+    }
+    return this.checkout.createUpgradeCheckout(organizationId, targetTier, options);
+  }
+
+  /**
+   * Throws `validation_failed` (400, field `target_tier`) unless `targetTier` is a known tier ranking
+   * strictly above the organization's current one. For the billing service to reuse before checkout.
+   */
+  async assertUpgradeAllowed(organizationId: string, targetTier: TierName): Promise<void> {
+    if (!isTierName(targetTier)) {
+      throw validationFailed('Unknown tier', [{ path: 'target_tier', message: 'must be one of free, pro, enterprise' }]);
+    }
+    const check = checkUpgrade(await this.fetchTier(organizationId), targetTier);
+    if (!check.ok) throw validationFailed(check.reason, [{ path: 'target_tier', message: check.reason }]);
+  }
+}
