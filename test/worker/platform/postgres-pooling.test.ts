@@ -3,7 +3,7 @@
 // consecutive statements outside a transaction may run on different server connections, and only a
 // transaction is guaranteed one. The same assertions hold on embedded PGlite.
 import { describe, expect, it } from 'vitest';
-import { testDb } from '../support/db.ts';
+import { testDb } from '../../support/db.ts';
 
 describe('Postgres behind the pooler', () => {
   it('answers parameterised statements (unnamed prepared statements) from many connections at once', async () => {
