@@ -12,7 +12,10 @@ export function buildBundle(): string {
   if (!built) {
     // --containers-rollout=none: the node-oidc [[containers]] image is not built (no Docker engine needed).
     // npm scripts put the `node` devDependency (22) first on PATH, which wrangler needs.
-    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', BUNDLE_DIR, '--containers-rollout=none'], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', BUNDLE_DIR, '--containers-rollout=none'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     built = true;
   }
   return `${BUNDLE_DIR}/index.js`;
@@ -41,7 +44,9 @@ export async function workerSpec(): Promise<WorkerSpec> {
       durableObjects: config.durable_objects.bindings
         .filter((b: DoBinding) => !containers.has(b.class_name) && !b.script_name)
         .map((b: DoBinding) => ({ binding: b.name, className: b.class_name })),
-      vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+      vars: Object.fromEntries(
+        Object.entries(config.vars ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+      ),
     };
   }
   return spec;
@@ -74,9 +79,13 @@ export async function bundleBenchWorker(name: string): Promise<string> {
         setup(b) {
           const builtins = new Set(builtinModules);
           b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
-            args.kind === 'require-call' && builtins.has(args.path.replace(/^node:/, '')) ? { path: args.path.replace(/^node:/, ''), namespace: 'node-builtin' } : undefined,
+            args.kind === 'require-call' && builtins.has(args.path.replace(/^node:/, ''))
+              ? { path: args.path.replace(/^node:/, ''), namespace: 'node-builtin' }
+              : undefined,
           );
-          b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({ contents: `import m from 'node:${args.path}'; module.exports = m;` }));
+          b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+            contents: `import m from 'node:${args.path}'; module.exports = m;`,
+          }));
         },
       },
     ],

@@ -31,7 +31,17 @@ export interface BurstResult {
 export async function burst(url: string, n: number, opts: BurstOptions = {}): Promise<BurstResult> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const target = new URL(url);
-  const result: BurstResult = { sent: n, statuses: {}, withRetryAfter: 0, timeouts: 0, connectionErrors: 0, wallMs: 0, p50: 0, p99: 0, codes: {} };
+  const result: BurstResult = {
+    sent: n,
+    statuses: {},
+    withRetryAfter: 0,
+    timeouts: 0,
+    connectionErrors: 0,
+    wallMs: 0,
+    p50: 0,
+    p99: 0,
+    codes: {},
+  };
   const latencies: number[] = [];
   const t0 = performance.now();
   const one = () =>
@@ -48,7 +58,14 @@ export async function burst(url: string, n: number, opts: BurstOptions = {}): Pr
         resolve();
       };
       const req = http.request(
-        { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: opts.method ?? 'GET', headers: opts.headers, agent },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: `${target.pathname}${target.search}`,
+          method: opts.method ?? 'GET',
+          headers: opts.headers,
+          agent,
+        },
         (res) => {
           gotResponse = true;
           const chunks: Buffer[] = [];
@@ -63,7 +80,8 @@ export async function burst(url: string, n: number, opts: BurstOptions = {}): Pr
             if (status >= 400) {
               let code = `${status}`;
               try {
-                code = `${status} ${(JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }).code ?? ''}`.trim();
+                code =
+                  `${status} ${(JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }).code ?? ''}`.trim();
               } catch {
                 // not JSON: the status alone
               }
@@ -86,7 +104,8 @@ export async function burst(url: string, n: number, opts: BurstOptions = {}): Pr
   await Promise.all(Array.from({ length: n }, one));
   result.wallMs = Math.round(performance.now() - t0);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0);
+  const pct = (p: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0);
   result.p50 = pct(50);
   result.p99 = pct(99);
   agent.destroy();

@@ -40,7 +40,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
         const res = await fetch(`${w.url}/${driver}`);
         if (res.status !== 200) throw new Error(`${name}: ${res.status} ${await res.text()}`);
         targets.push({ name, url: `${w.url}/${driver}` });
-        labels[name] = `${driver === 'neon' ? 'Neon Pool over the WebSocket proxy' : 'pg over a TCP socket'}, ${via === 'pgbouncer' ? 'through pgbouncer' : 'straight to Postgres'}`;
+        labels[name] =
+          `${driver === 'neon' ? 'Neon Pool over the WebSocket proxy' : 'pg over a TCP socket'}, ${via === 'pgbouncer' ? 'through pgbouncer' : 'straight to Postgres'}`;
       }
     }
     const m = await compare(targets);
@@ -49,7 +50,13 @@ export async function run(): Promise<Record<string, unknown>[]> {
     for (const [name, label] of Object.entries(labels)) {
       const x = m.get(name)!;
       const direct = m.get(name.replace('pgbouncer', 'direct'));
-      rows.push({ target: label, route: 'one query per request', ...x, vs_trivial: ratio(x.rps, t.rps), ...(name.endsWith('pgbouncer') && direct ? { vs_direct: ratio(x.rps, direct.rps) } : {}) });
+      rows.push({
+        target: label,
+        route: 'one query per request',
+        ...x,
+        vs_trivial: ratio(x.rps, t.rps),
+        ...(name.endsWith('pgbouncer') && direct ? { vs_direct: ratio(x.rps, direct.rps) } : {}),
+      });
     }
     report('db-path', rows);
     return rows;

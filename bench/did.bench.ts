@@ -4,11 +4,25 @@
 // `node bench/did.bench.ts`. With REDIS_URL, a second Worker with its isolate memory layer off
 // (DID_MEMORY_CACHE_MS=0) measures the Redis-hit path. Load generator, workerd and the baseline share this
 // machine's cores: read the ratios, not the absolute figures.
-import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker, type Measurement, type Target } from './harness.ts';
+import {
+  compare,
+  postJson,
+  ratio,
+  report,
+  startBenchWorker,
+  startTrivialWorker,
+  type Measurement,
+  type Target,
+} from './harness.ts';
 import { baselineUnavailable, startBaseline } from './baseline/index.ts';
 
 type Row = Record<string, unknown>;
-const row = (target: string, route: string, m: Measurement | undefined, extra: Row = {}): Row => ({ target, route, ...m, ...extra });
+const row = (target: string, route: string, m: Measurement | undefined, extra: Row = {}): Row => ({
+  target,
+  route,
+  ...m,
+  ...extra,
+});
 
 export async function run(): Promise<Row[]> {
   const noBaseline = baselineUnavailable();
@@ -17,11 +31,23 @@ export async function run(): Promise<Row[]> {
   const w = await startBenchWorker();
   const baseline = noBaseline
     ? undefined
-    : await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined, didWebDomain: w.bindings.DID_WEB_DOMAIN });
+    : await startBaseline({
+        databaseUrl: w.stack.databaseUrl,
+        redisUrl: process.env.REDIS_URL || undefined,
+        didWebDomain: w.bindings.DID_WEB_DOMAIN,
+      });
   const rows: Row[] = [];
   try {
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'did-bench', tier: 'enterprise' });
-    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, { email: 'bench@example.com', owner: 'bench', agent_type: 'assistant', capabilities: ['search'] });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'did-bench',
+      tier: 'enterprise',
+    });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
+      email: 'bench@example.com',
+      owner: 'bench',
+      agent_type: 'assistant',
+      capabilities: ['search'],
+    });
     const did = `/agents/${agent.agent_id}/did.json`;
     // Warm-up fills the caches; the same document from both servers, or the comparison is meaningless.
     const docs = [await fetchJson(`${w.url}${did}`)];
@@ -34,22 +60,33 @@ export async function run(): Promise<Row[]> {
       { name: 'livez', url: `${w.url}/livez` },
       { name: 'did', url: `${w.url}${did}` },
     ];
-    if (baseline) targets.push({ name: 'bLivez', url: `${baseline.url}/livez` }, { name: 'bDid', url: `${baseline.url}${did}` });
+    if (baseline)
+      targets.push({ name: 'bLivez', url: `${baseline.url}/livez` }, { name: 'bDid', url: `${baseline.url}${did}` });
     const m = await compare(targets);
     const t = m.get('trivial')!;
     const bDid = m.get('bDid');
     rows.push(
       row('trivial Worker', 'GET / (one new Response)', t, { vs_trivial: 1 }),
       row('Worker', 'GET /livez', m.get('livez'), { vs_trivial: ratio(m.get('livez')!.rps, t.rps) }),
-      row('Worker', `GET /agents/{id}/did.json (hit: isolate memory${w.bindings.UPSTASH_REDIS_REST_URL ? ', Redis behind it' : ''})`, m.get('did'), {
-        vs_trivial: ratio(m.get('did')!.rps, t.rps),
-        ...(bDid ? { vs_baseline: ratio(m.get('did')!.rps, bDid.rps) } : {}),
-      }),
+      row(
+        'Worker',
+        `GET /agents/{id}/did.json (hit: isolate memory${w.bindings.UPSTASH_REDIS_REST_URL ? ', Redis behind it' : ''})`,
+        m.get('did'),
+        {
+          vs_trivial: ratio(m.get('did')!.rps, t.rps),
+          ...(bDid ? { vs_baseline: ratio(m.get('did')!.rps, bDid.rps) } : {}),
+        },
+      ),
     );
     if (baseline) {
       rows.push(
         row('Node baseline', 'GET /livez', m.get('bLivez'), { vs_trivial: ratio(m.get('bLivez')!.rps, t.rps) }),
-        row('Node baseline', `GET /agents/{id}/did.json (${process.env.REDIS_URL ? 'hit: Redis' : 'Postgres, no Redis'})`, bDid, { vs_trivial: ratio(bDid!.rps, t.rps) }),
+        row(
+          'Node baseline',
+          `GET /agents/{id}/did.json (${process.env.REDIS_URL ? 'hit: Redis' : 'Postgres, no Redis'})`,
+          bDid,
+          { vs_trivial: ratio(bDid!.rps, t.rps) },
+        ),
       );
     } else {
       rows.push({ target: 'Node baseline', route: 'GET /agents/{id}/did.json', note: noBaseline });
@@ -71,12 +108,28 @@ export async function run(): Promise<Row[]> {
 async function redisOnly(trivialUrl: string): Promise<Row> {
   const w = await startBenchWorker({ bindings: { DID_MEMORY_CACHE_MS: '0' } });
   try {
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'did-bench-redis', tier: 'enterprise' });
-    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, { email: 'bench@example.com', owner: 'bench', agent_type: 'assistant', capabilities: ['search'] });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'did-bench-redis',
+      tier: 'enterprise',
+    });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
+      email: 'bench@example.com',
+      owner: 'bench',
+      agent_type: 'assistant',
+      capabilities: ['search'],
+    });
     const url = `${w.url}/agents/${agent.agent_id}/did.json`;
     await fetchJson(url);
-    const m = await compare([{ name: 'trivial', url: trivialUrl }, { name: 'did', url }], { rounds: 1 });
-    return row('Worker, DID_MEMORY_CACHE_MS=0', 'GET /agents/{id}/did.json (hit: Redis)', m.get('did'), { vs_trivial: ratio(m.get('did')!.rps, m.get('trivial')!.rps) });
+    const m = await compare(
+      [
+        { name: 'trivial', url: trivialUrl },
+        { name: 'did', url },
+      ],
+      { rounds: 1 },
+    );
+    return row('Worker, DID_MEMORY_CACHE_MS=0', 'GET /agents/{id}/did.json (hit: Redis)', m.get('did'), {
+      vs_trivial: ratio(m.get('did')!.rps, m.get('trivial')!.rps),
+    });
   } finally {
     await w.stop();
   }

@@ -25,69 +25,13 @@
 // against the same Postgres and Redis, behind the spec's tenant gate (API key row from Postgres per request,
 // Redis INCR daily counter); same routes, same rounds. Its JWK → PEM + jsonwebtoken.verify is also timed in
 // a loop in this process (node_verify_ms), the Node counterpart of bare_verify_ms.
-import { createPublicKey } from 'node:crypto';
-import jwt from 'jsonwebtoken';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker, type Target } from './harness.ts';
 import { bundleBenchWorker, workerSpec } from './bundle.ts';
 import { startWorkerd } from './workerd/serve.ts';
 import { startJwksServer } from '../test/support/servers/jwks-server.ts';
 import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
-
-const LOOP_N = 3000;
-const LOOP_ROUNDS = 9;
-
-/**
- * Wall time (ms) of one loop iteration in workerd, (time of N − time of 0) / N, for the service and the
- * bare check measured back to back in each round; medians over the rounds of each figure and of their
- * per-round ratio (pairing cancels most of the drift of a shared machine).
- */
-async function pairedLoopMs(url: string, body: Record<string, unknown>): Promise<{ service: number; bare: number; ratio: number }> {
-  const timeOne = async (mode: string, n: number) => {
-    const t0 = performance.now();
-    const res = await fetch(url, { method: 'POST', body: JSON.stringify({ ...body, mode, n }) });
-    const text = await res.text();
-    if (res.status !== 200 || JSON.parse(text).ok !== n) throw new Error(`loop ${mode} ${body.alg}: ${res.status} ${text}`);
-    return performance.now() - t0;
-  };
-  const perIteration = async (mode: string) => {
-    const empty = await timeOne(mode, 0);
-    return ((await timeOne(mode, LOOP_N)) - empty) / LOOP_N;
-  };
-  // Warm-up: JIT, and for the service the partner row and keys.
-  await timeOne('service', 300);
-  await timeOne('bare', 300);
-  const service: number[] = [];
-  const bare: number[] = [];
-  const ratios: number[] = [];
-  for (let r = 0; r < LOOP_ROUNDS; r++) {
-    const s = await perIteration('service');
-    const b = await perIteration('bare');
-    service.push(s);
-    bare.push(b);
-    ratios.push(s / b);
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { service: median(service), bare: median(bare), ratio: median(ratios) };
-}
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
-/** ms per JWK → PEM + jsonwebtoken.verify in this Node process (the baseline's own work per token), median of 5. */
-function nodeVerifyMs(token: string, jwk: Record<string, unknown>, alg: 'ES256' | 'RS256'): number {
-  const once = () => {
-    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-    jwt.verify(token, pem, { algorithms: [alg] });
-  };
-  for (let i = 0; i < 200; i++) once();
-  const times: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 1000; i++) once();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return times.sort((a, b) => a - b)[2]!;
-}
+import { nodeVerifyMs, pairedLoopMs, round3 } from './federation-timing.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const jwks = await startJwksServer();
@@ -104,23 +48,43 @@ export async function run(): Promise<Record<string, unknown>[]> {
   });
   try {
     const loopUrl = loop.url;
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'federation-bench', tier: 'enterprise' });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'federation-bench',
+      tier: 'enterprise',
+    });
 
     // A partner with one ES256 and one RS256 key, published on the local JWKS server.
     const keys = await Promise.all(
       (['ES256', 'RS256'] as const).map(async (alg) => {
         const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-        return { alg, kid: `bench-${alg}`, privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, use: 'sig' } };
+        return {
+          alg,
+          kid: `bench-${alg}`,
+          privateKey,
+          jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, use: 'sig' },
+        };
       }),
     );
     const issuer = `https://bench-${Date.now()}.partner.test`;
-    await fetch(`${jwks.url}/control/bench`, { method: 'PUT', body: JSON.stringify({ json: { keys: keys.map((k) => k.jwk) } }) });
-    const partner = await postJson(`${w.url}/v1/federation/partners`, w.adminToken, { name: 'bench', issuer, jwks_uri: `${jwks.url}/jwks/bench` });
+    await fetch(`${jwks.url}/control/bench`, {
+      method: 'PUT',
+      body: JSON.stringify({ json: { keys: keys.map((k) => k.jwk) } }),
+    });
+    const partner = await postJson(`${w.url}/v1/federation/partners`, w.adminToken, {
+      name: 'bench',
+      issuer,
+      jwks_uri: `${jwks.url}/jwks/bench`,
+    });
 
     const now = Math.floor(Date.now() / 1000);
     const tokens = {} as Record<'ES256' | 'RS256', string>;
     for (const k of keys) {
-      tokens[k.alg] = await new SignJWT({ iss: issuer, sub: 'bench-user', organization_id: org.organization_id, scope: 'read write' })
+      tokens[k.alg] = await new SignJWT({
+        iss: issuer,
+        sub: 'bench-user',
+        organization_id: org.organization_id,
+        scope: 'read write',
+      })
         .setProtectedHeader({ alg: k.alg, kid: k.kid, typ: 'JWT' })
         .setIssuedAt(now)
         .setExpirationTime(now + 3600)
@@ -143,11 +107,15 @@ export async function run(): Promise<Record<string, unknown>[]> {
 
     // The baseline on the same database and Redis, warmed the same way (its JWKS cache filled from the partner).
     if (!noBaseline) {
-      baseline = await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined });
+      baseline = await startBaseline({
+        databaseUrl: w.stack.databaseUrl,
+        redisUrl: process.env.REDIS_URL || undefined,
+      });
       for (const alg of ['ES256', 'RS256'] as const) {
         const res = await fetch(`${baseline.url}/v1/federation/verify`, verifyOpts(alg));
         const text = await res.text();
-        if (res.status !== 200 || JSON.parse(text).valid !== true) throw new Error(`baseline warm-up ${alg}: ${res.status} ${text}`);
+        if (res.status !== 200 || JSON.parse(text).valid !== true)
+          throw new Error(`baseline warm-up ${alg}: ${res.status} ${text}`);
       }
       const bGated = await fetch(`${baseline.url}/v1/federation/verify`, { headers: auth });
       if (bGated.status !== 404) throw new Error(`baseline tenant-gated trivial route: ${bGated.status}`);
@@ -173,7 +141,12 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const measured = await compare(targets);
     const http = (name: Route) => {
       const m = measured.get(name)!;
-      return { ms: 1000 / m.rps, rps: m.rps, p99: m.p99, bad: m.errors + (name === 'gated' || name === 'bGated' ? 0 : m.non2xx) };
+      return {
+        ms: 1000 / m.rps,
+        rps: m.rps,
+        p99: m.p99,
+        bad: m.errors + (name === 'gated' || name === 'bGated' ? 0 : m.non2xx),
+      };
     };
 
     // Inside workerd: the service's warm verification and the bare signature check, same token and key.
@@ -190,7 +163,12 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const rows: Record<string, unknown>[] = [
       { case: 'trivial Worker GET /', ms_per_req: round3(floor.ms), rps: floor.rps, errors: floor.bad },
       { case: 'GET /livez (trivial)', ms_per_req: round3(livez.ms), rps: livez.rps, errors: livez.bad },
-      { case: 'GET /v1/federation/verify (tenant gate, 404)', ms_per_req: round3(gate.ms), rps: gate.rps, errors: gate.bad },
+      {
+        case: 'GET /v1/federation/verify (tenant gate, 404)',
+        ms_per_req: round3(gate.ms),
+        rps: gate.rps,
+        errors: gate.bad,
+      },
     ];
     for (const alg of ['ES256', 'RS256'] as const) {
       const e = http(alg);
@@ -213,7 +191,12 @@ export async function run(): Promise<Record<string, unknown>[]> {
       const bGate = http('bGated');
       rows.push(
         { case: 'baseline GET /livez (trivial)', ms_per_req: round3(bLivez.ms), rps: bLivez.rps, errors: bLivez.bad },
-        { case: 'baseline GET /v1/federation/verify (tenant gate, 404)', ms_per_req: round3(bGate.ms), rps: bGate.rps, errors: bGate.bad },
+        {
+          case: 'baseline GET /v1/federation/verify (tenant gate, 404)',
+          ms_per_req: round3(bGate.ms),
+          rps: bGate.rps,
+          errors: bGate.bad,
+        },
       );
       for (const alg of ['ES256', 'RS256'] as const) {
         const b = http(alg === 'ES256' ? 'bES256' : 'bRS256');
@@ -244,7 +227,9 @@ export async function run(): Promise<Record<string, unknown>[]> {
           `in workerd, service verification ${r.service_verify_ms} ms / bare = ${r.isolate_ratio} (goal ≤ 1.5)`,
       );
     }
-    console.log(`cache: isolate memory + ${w.bindings.UPSTASH_REDIS_REST_URL ? 'Redis' : 'no Redis'}; postgres: ${w.stack.postgresKind}`);
+    console.log(
+      `cache: isolate memory + ${w.bindings.UPSTASH_REDIS_REST_URL ? 'Redis' : 'no Redis'}; postgres: ${w.stack.postgresKind}`,
+    );
     return rows;
   } finally {
     await baseline?.stop();

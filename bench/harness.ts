@@ -137,7 +137,10 @@ export interface Target extends MeasureOptions {
  * each, alternating the targets so that the machine's drift affects all of them alike. Throughput and p50
  * are the means over the rounds, p99 the worst round, errors and non-2xx the sums.
  */
-export async function compare(targets: Target[], { rounds = 2, seconds = 4, warmupSec = 2 } = {}): Promise<Map<string, Measurement>> {
+export async function compare(
+  targets: Target[],
+  { rounds = 2, seconds = 4, warmupSec = 2 } = {},
+): Promise<Map<string, Measurement>> {
   for (const t of targets) await measure(t.url, { ...t, durationSec: warmupSec });
   const runs = new Map<string, Measurement[]>(targets.map((t) => [t.name, []]));
   for (let r = 0; r < rounds; r++) {
@@ -179,10 +182,20 @@ export async function postJson(url: string, token: string, body: unknown): Promi
 }
 
 /** Creates an organization of `tier` with `agents` agents; answers its id and API key. */
-export async function seedTenant(w: BenchWorker, name: string, tier: 'free' | 'pro' | 'enterprise', agents = 0): Promise<{ id: string; key: string }> {
+export async function seedTenant(
+  w: BenchWorker,
+  name: string,
+  tier: 'free' | 'pro' | 'enterprise',
+  agents = 0,
+): Promise<{ id: string; key: string }> {
   const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: `${name}-${Date.now()}`, tier });
   for (let i = 0; i < agents; i++) {
-    await postJson(`${w.url}/v1/agents`, org.api_key, { email: `a${i}@example.com`, owner: `team-${i}`, agent_type: 'bench', capabilities: ['x'] });
+    await postJson(`${w.url}/v1/agents`, org.api_key, {
+      email: `a${i}@example.com`,
+      owner: `team-${i}`,
+      agent_type: 'bench',
+      capabilities: ['x'],
+    });
   }
   return { id: org.organization_id, key: org.api_key };
 }

@@ -21,11 +21,26 @@ export const HEADLINES: Record<string, (rows: Row[]) => Maybe[]> = {
     const bDid = find(rows, (r) => r.target === 'Node baseline' && has('route', 'did.json')(r) && r.rps !== undefined);
     const redis = find(rows, has('target', 'DID_MEMORY_CACHE_MS=0'));
     return [
-      t && { figure: 'trivial Worker (one new Response) on the same workerd', value: rps(t), ratio: 1, goal: 'the floor' },
+      t && {
+        figure: 'trivial Worker (one new Response) on the same workerd',
+        value: rps(t),
+        ratio: 1,
+        goal: 'the floor',
+      },
       livez && { figure: 'GET /livez ÷ trivial Worker', value: rps(livez), ratio: livez.vs_trivial, goal: '≥ 0.8' },
       did && { figure: 'did.json (cache hit) ÷ trivial Worker', value: rps(did), ratio: did.vs_trivial, goal: '≥ 0.9' },
-      did && bDid && { figure: 'did.json (cache hit) ÷ Node baseline did.json (Redis hit)', value: `${did.rps} vs ${bDid.rps} req/s`, ratio: did.vs_baseline, goal: '≥ 1.5' },
-      redis && { figure: 'did.json from Redis only (memory layer off) ÷ trivial Worker', value: rps(redis), ratio: redis.vs_trivial },
+      did &&
+        bDid && {
+          figure: 'did.json (cache hit) ÷ Node baseline did.json (Redis hit)',
+          value: `${did.rps} vs ${bDid.rps} req/s`,
+          ratio: did.vs_baseline,
+          goal: '≥ 1.5',
+        },
+      redis && {
+        figure: 'did.json from Redis only (memory layer off) ÷ trivial Worker',
+        value: rps(redis),
+        ratio: redis.vs_trivial,
+      },
     ];
   },
   agents: (rows) => {
@@ -33,28 +48,66 @@ export const HEADLINES: Record<string, (rows: Row[]) => Maybe[]> = {
     const direct = find(rows, has('target', 'Postgres direct'));
     const base = find(rows, (r) => has('target', 'Node baseline')(r) && r.rps !== undefined);
     return [
-      worker && base && { figure: `GET /v1/agents (enterprise, limiter on) ÷ Node baseline; ${worker.target}`, value: `${worker.rps} vs ${base.rps} req/s`, ratio: worker.vs_baseline, goal: '≥ 0.5' },
-      worker && { figure: 'GET /v1/agents p50 / p99, Worker', value: `${worker.p50} / ${worker.p99} ms`, goal: 'p99 ≤ 50 ms' },
+      worker &&
+        base && {
+          figure: `GET /v1/agents (enterprise, limiter on) ÷ Node baseline; ${worker.target}`,
+          value: `${worker.rps} vs ${base.rps} req/s`,
+          ratio: worker.vs_baseline,
+          goal: '≥ 0.5',
+        },
+      worker && {
+        figure: 'GET /v1/agents p50 / p99, Worker',
+        value: `${worker.p50} / ${worker.p99} ms`,
+        goal: 'p99 ≤ 50 ms',
+      },
       base && { figure: 'GET /v1/agents p50 / p99, Node baseline', value: `${base.p50} / ${base.p99} ms` },
-      direct && worker && { figure: 'GET /v1/agents, Worker without pgbouncer ÷ with', value: rps(direct), ratio: Math.round((Number(direct.rps) / Number(worker.rps)) * 100) / 100 },
+      direct &&
+        worker && {
+          figure: 'GET /v1/agents, Worker without pgbouncer ÷ with',
+          value: rps(direct),
+          ratio: Math.round((Number(direct.rps) / Number(worker.rps)) * 100) / 100,
+        },
     ];
   },
   'db-path': (rows) =>
     rows
       .filter((r) => r.route === 'one query per request')
-      .map((r) => ({ figure: `one query per request: ${r.target} (÷ trivial; ÷ direct)`, value: `${rps(r)}, p99 ${r.p99} ms`, ratio: r.vs_direct ? `${r.vs_trivial}; ${r.vs_direct}` : r.vs_trivial })),
+      .map((r) => ({
+        figure: `one query per request: ${r.target} (÷ trivial; ÷ direct)`,
+        value: `${rps(r)}, p99 ${r.p99} ms`,
+        ratio: r.vs_direct ? `${r.vs_trivial}; ${r.vs_direct}` : r.vs_trivial,
+      })),
   oidc: (rows) => {
     const token = find(rows, (r) => r.target === 'Worker' && has('route', 'token')(r));
     const direct = find(rows, (r) => has('target', 'node-oidc')(r) && has('route', 'token')(r));
-    return [token && direct && { figure: 'POST /oidc/token through the Worker ÷ node-oidc direct', value: `${token.rps} vs ${direct.rps} req/s`, ratio: token.vs_direct, goal: '≥ 0.7' }];
+    return [
+      token &&
+        direct && {
+          figure: 'POST /oidc/token through the Worker ÷ node-oidc direct',
+          value: `${token.rps} vs ${direct.rps} req/s`,
+          ratio: token.vs_direct,
+          goal: '≥ 0.7',
+        },
+    ];
   },
   federation: (rows) =>
     (['ES256', 'RS256'] as const).flatMap((alg): Maybe[] => {
       const w = find(rows, (r) => r.case === `POST /v1/federation/verify ${alg} (warm)`);
       const b = find(rows, (r) => String(r.case).startsWith(`baseline POST /v1/federation/verify ${alg}`));
       return [
-        w && b && { figure: `POST /v1/federation/verify ${alg} (warm) ÷ Node baseline verify`, value: `${w.rps} vs ${b.rps} req/s`, ratio: b.worker_vs_baseline_rps, goal: alg === 'ES256' ? '≥ 2' : '' },
-        w && { figure: `${alg} in workerd: verification service ÷ bare crypto.subtle.verify`, value: `${w.service_verify_ms} ms`, ratio: w.isolate_ratio, goal: '≤ 1.5' },
+        w &&
+          b && {
+            figure: `POST /v1/federation/verify ${alg} (warm) ÷ Node baseline verify`,
+            value: `${w.rps} vs ${b.rps} req/s`,
+            ratio: b.worker_vs_baseline_rps,
+            goal: alg === 'ES256' ? '≥ 2' : '',
+          },
+        w && {
+          figure: `${alg} in workerd: verification service ÷ bare crypto.subtle.verify`,
+          value: `${w.service_verify_ms} ms`,
+          ratio: w.isolate_ratio,
+          goal: '≤ 1.5',
+        },
       ];
     }),
   load: (rows) =>
@@ -68,7 +121,11 @@ export const HEADLINES: Record<string, (rows: Row[]) => Maybe[]> = {
       .concat(
         rows
           .filter((r) => r.deliveries_recorded !== undefined)
-          .map((r) => ({ figure: '100 simultaneous agent creations → agents / webhook deliveries recorded / delivered', value: `${r.agents_created} / ${r.deliveries_recorded} / ${r.delivered}`, goal: 'deliveries = agents created' })),
+          .map((r) => ({
+            figure: '100 simultaneous agent creations → agents / webhook deliveries recorded / delivered',
+            value: `${r.agents_created} / ${r.deliveries_recorded} / ${r.delivered}`,
+            goal: 'deliveries = agents created',
+          })),
       ),
   limiter: (rows) => {
     const ratioKey = Object.keys(rows[0] ?? {}).find((k) => /^ratio/.test(k)) ?? '';
@@ -79,14 +136,29 @@ export const HEADLINES: Record<string, (rows: Row[]) => Maybe[]> = {
           ? { figure: 'baseline', value: 'none', goal: String(r.config) }
           : String(r.config).includes('÷')
             ? { figure: `GET /v1/agents rps, ${r.config}`, value: '', ratio: r.rps }
-            : { figure: `GET /v1/agents rps, ${r.config}`, value: r.rps, ratio: r[ratioKey], goal: r[ratioKey] === 1 ? 'reference' : String(r.config).startsWith('baseline') ? "the spec's cost, for comparison" : '≥ 0.8' },
+            : {
+                figure: `GET /v1/agents rps, ${r.config}`,
+                value: r.rps,
+                ratio: r[ratioKey],
+                goal:
+                  r[ratioKey] === 1
+                    ? 'reference'
+                    : String(r.config).startsWith('baseline')
+                      ? "the spec's cost, for comparison"
+                      : '≥ 0.8',
+              },
       );
   },
   analytics: (rows) =>
     rows.map((r) => {
       const sizes = Object.keys(r).filter((k) => /^\d+ rows median ms$/.test(k));
       const large = sizes.pop();
-      return { figure: `${r.query}: median ms at ${large?.split(' ')[0]} rows ÷ 10k rows`, value: large ? r[large] : '', ratio: r[Object.keys(r).find((k) => /^ratio/.test(k)) ?? ''], goal: '≤ 2' };
+      return {
+        figure: `${r.query}: median ms at ${large?.split(' ')[0]} rows ÷ 10k rows`,
+        value: large ? r[large] : '',
+        ratio: r[Object.keys(r).find((k) => /^ratio/.test(k)) ?? ''],
+        goal: '≤ 2',
+      };
     }),
   audit: (rows) =>
     rows.map((r) => ({

@@ -15,7 +15,8 @@ import { baselineUnavailable, startBaseline, type Baseline } from './baseline/in
 const AGENT = JSON.stringify({ email: 'load@example.com', owner: 'load', agent_type: 'bench', capabilities: ['x'] });
 
 function row(target: string, what: string, r: BurstResult): Record<string, unknown> {
-  const count = (test: (s: number) => boolean) => Object.entries(r.statuses).reduce((a, [s, n]) => a + (test(Number(s)) ? n : 0), 0);
+  const count = (test: (s: number) => boolean) =>
+    Object.entries(r.statuses).reduce((a, [s, n]) => a + (test(Number(s)) ? n : 0), 0);
   return {
     target,
     burst: what,
@@ -30,7 +31,9 @@ function row(target: string, what: string, r: BurstResult): Record<string, unkno
     wall_ms: r.wallMs,
     p50: r.p50,
     p99: r.p99,
-    codes: Object.entries(r.codes).map(([c, n]) => `${c} ×${n}`).join(', '),
+    codes: Object.entries(r.codes)
+      .map(([c, n]) => `${c} ×${n}`)
+      .join(', '),
   };
 }
 
@@ -42,7 +45,10 @@ function startReceiver(): Promise<{ url: string; stop(): Promise<void> }> {
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, stop: () => new Promise<void>((r) => server.close(() => r())) }),
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+        stop: () => new Promise<void>((r) => server.close(() => r())),
+      }),
     ),
   );
 }
@@ -50,7 +56,11 @@ function startReceiver(): Promise<{ url: string; stop(): Promise<void> }> {
 async function webhookCheck(w: BenchWorker, receiverUrl: string): Promise<Record<string, unknown>> {
   const tenant = await seedTenant(w, 'bench-load-webhooks', 'enterprise');
   await postJson(`${w.url}/v1/webhooks`, tenant.key, { name: 'load', url: receiverUrl, events: ['agent.created'] });
-  const r = await burst(`${w.url}/v1/agents`, 100, { method: 'POST', headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' }, body: AGENT });
+  const r = await burst(`${w.url}/v1/agents`, 100, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+    body: AGENT,
+  });
   const db = new pg.Client({ connectionString: w.stack.databaseUrl });
   await db.connect();
   try {
@@ -69,7 +79,12 @@ async function webhookCheck(w: BenchWorker, receiverUrl: string): Promise<Record
       await new Promise((res) => setTimeout(res, 250));
       c = await counts();
     }
-    return { ...row('Worker', 'POST /v1/agents × 100, one webhook subscription', r), agents_created: c.agents, deliveries_recorded: c.deliveries, delivered: c.delivered };
+    return {
+      ...row('Worker', 'POST /v1/agents × 100, one webhook subscription', r),
+      agents_created: c.agents,
+      deliveries_recorded: c.deliveries,
+      delivered: c.delivered,
+    };
   } finally {
     await db.end();
   }
@@ -88,21 +103,49 @@ export async function run(): Promise<Record<string, unknown>[]> {
     stops.push(receiver.stop);
     let baseline: Baseline | undefined;
     if (!noBaseline) {
-      baseline = await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined });
+      baseline = await startBaseline({
+        databaseUrl: w.stack.databaseUrl,
+        redisUrl: process.env.REDIS_URL || undefined,
+      });
       stops.push(baseline.stop);
     }
     const tenant = await seedTenant(w, 'bench-load', 'enterprise', 5);
     const auth = { authorization: `Bearer ${tenant.key}` };
     const rows: Record<string, unknown>[] = [row('trivial Worker', 'GET / × 1000', await burst(trivial.url, 1000))];
-    if (baseline) rows.push(row('Node baseline', 'GET /v1/agents × 1000', await burst(`${baseline.url}/v1/agents`, 1000, { headers: auth })));
+    if (baseline)
+      rows.push(
+        row(
+          'Node baseline',
+          'GET /v1/agents × 1000',
+          await burst(`${baseline.url}/v1/agents`, 1000, { headers: auth }),
+        ),
+      );
     process.stderr.write('.');
     rows.push(row('Worker', 'GET /v1/agents × 1000', await burst(`${w.url}/v1/agents`, 1000, { headers: auth })));
     process.stderr.write('.');
-    rows.push(row('Worker', 'POST /v1/agents × 300', await burst(`${w.url}/v1/agents`, 300, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: AGENT })));
+    rows.push(
+      row(
+        'Worker',
+        'POST /v1/agents × 300',
+        await burst(`${w.url}/v1/agents`, 300, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: AGENT,
+        }),
+      ),
+    );
     process.stderr.write('.');
     rows.push(await webhookCheck(w, receiver.url));
-    const live = await fetch(`${w.url}/livez`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status, (e: Error) => e.name);
-    rows.push({ target: 'Worker', burst: 'GET /livez after the bursts (5 s deadline)', ok_2xx: live === 200 ? 1 : 0, codes: String(live) });
+    const live = await fetch(`${w.url}/livez`, { signal: AbortSignal.timeout(5_000) }).then(
+      (r) => r.status,
+      (e: Error) => e.name,
+    );
+    rows.push({
+      target: 'Worker',
+      burst: 'GET /livez after the bursts (5 s deadline)',
+      ok_2xx: live === 200 ? 1 : 0,
+      codes: String(live),
+    });
     rows.push({ target: '(setup)', burst: `postgres: ${w.stack.postgresKind}, pooler: ${w.stack.pooler}` });
     report('load', rows);
     return rows;

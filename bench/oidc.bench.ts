@@ -19,11 +19,19 @@ export async function run(): Promise<Record<string, unknown>[]> {
   const oidc = await startNodeOidc({
     port,
     output: new URL('../.data/node-oidc-bench.log', import.meta.url).pathname,
-    env: { DATABASE_URL: w.stack.databaseUrl, OIDC_ISSUER: issuer, INTERNAL_TOKEN: internalToken, OIDC_KEYS_FILE: `/tmp/agentidp-bench-oidc-${process.pid}.json` },
+    env: {
+      DATABASE_URL: w.stack.databaseUrl,
+      OIDC_ISSUER: issuer,
+      INTERNAL_TOKEN: internalToken,
+      OIDC_KEYS_FILE: `/tmp/agentidp-bench-oidc-${process.pid}.json`,
+    },
   });
   try {
     // Enterprise: no daily token limit, so every request of the run is a success (the counter still counts).
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'bench-oidc', tier: 'enterprise' });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'bench-oidc',
+      tier: 'enterprise',
+    });
     const agent = await postJson(`${w.url}/v1/agents`, org.api_key!, {
       email: 'bench@example.com',
       owner: 'bench',

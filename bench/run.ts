@@ -21,7 +21,13 @@ interface Headline extends HeadlineFigure {
   scenario: string;
 }
 
-const summary: { at: string; env: Record<string, unknown>; scenarios: Record<string, unknown>; combined: Headline[]; wall_seconds?: number } = {
+const summary: {
+  at: string;
+  env: Record<string, unknown>;
+  scenarios: Record<string, unknown>;
+  combined: Headline[];
+  wall_seconds?: number;
+} = {
   at: new Date().toISOString(),
   env: {
     postgres: process.env.DATABASE_URL ? 'server' : 'pglite',
@@ -44,7 +50,12 @@ for (const [i, file] of files.entries()) {
     const rows = await mod.run();
     summary.scenarios[name] = rows;
     if (rows.length === 0) {
-      summary.combined.push({ scenario: name, figure: 'skipped', value: '', goal: 'see its message above (needs DATABASE_URL?)' });
+      summary.combined.push({
+        scenario: name,
+        figure: 'skipped',
+        value: '',
+        goal: 'see its message above (needs DATABASE_URL?)',
+      });
     } else {
       for (const h of HEADLINES[name]?.(rows) ?? []) if (h) summary.combined.push({ scenario: name, ...h });
       if (NO_BASELINE[name]) summary.combined.push({ scenario: name, figure: NO_BASELINE[name] as string, value: '' });
@@ -61,7 +72,19 @@ mkdirSync(`${DIR}results`, { recursive: true });
 // A partial run (`npm run bench -- did`) does not overwrite the full run's summary.
 const out = only.length === 0 ? 'summary.json' : `summary-${only.join('-')}.json`;
 writeFileSync(`${DIR}results/${out}`, JSON.stringify(summary, null, 2));
-console.log(`\n== all scenarios (postgres: ${summary.env.postgres}, pooler: ${summary.env.pooler}, redis: ${summary.env.redis ? 'yes' : 'no'}) ==`);
-console.table(summary.combined.map((h) => ({ scenario: h.scenario, figure: h.figure, value: h.value, ratio: h.ratio ?? '', goal: h.goal ?? '' })));
+console.log(
+  `\n== all scenarios (postgres: ${summary.env.postgres}, pooler: ${summary.env.pooler}, redis: ${summary.env.redis ? 'yes' : 'no'}) ==`,
+);
+console.table(
+  summary.combined.map((h) => ({
+    scenario: h.scenario,
+    figure: h.figure,
+    value: h.value,
+    ratio: h.ratio ?? '',
+    goal: h.goal ?? '',
+  })),
+);
 console.log(`All scenarios done in ${summary.wall_seconds} s; JSON in bench/results/${out}`);
-console.log("Load generator, workerd, the baseline and the databases share this machine's cores: compare ratios, not rates.");
+console.log(
+  "Load generator, workerd, the baseline and the databases share this machine's cores: compare ratios, not rates.",
+);

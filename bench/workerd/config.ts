@@ -26,9 +26,13 @@ const text = (s: string) => JSON.stringify(s);
 export function workerdConfig(configDir: string, spec: WorkerdWorkerSpec): string {
   const dos = spec.durableObjects ?? [];
   if (dos.length > 0 && !spec.storageDir) throw new TypeError('durableObjects need a storageDir');
-  const modules = spec.modules.map((m) => `(name = ${text(m.name)}, esModule = embed ${text(relative(configDir, m.path))})`);
+  const modules = spec.modules.map(
+    (m) => `(name = ${text(m.name)}, esModule = embed ${text(relative(configDir, m.path))})`,
+  );
   const bindings = [
-    ...Object.entries(spec.textFromEnv ?? {}).map(([name, variable]) => `(name = ${text(name)}, fromEnvironment = ${text(variable)})`),
+    ...Object.entries(spec.textFromEnv ?? {}).map(
+      ([name, variable]) => `(name = ${text(name)}, fromEnvironment = ${text(variable)})`,
+    ),
     ...dos.map((d) => `(name = ${text(d.binding)}, durableObjectNamespace = ${text(d.className)})`),
   ];
   const classes = [...new Set(dos.map((d) => d.className))];
@@ -36,7 +40,8 @@ export function workerdConfig(configDir: string, spec: WorkerdWorkerSpec): strin
     '(name = "main", worker = .worker)',
     '(name = "outbound", network = (allow = ["public", "private", "local"]))',
   ];
-  if (classes.length > 0) services.push(`(name = "do-disk", disk = (path = ${text(spec.storageDir!)}, writable = true))`);
+  if (classes.length > 0)
+    services.push(`(name = "do-disk", disk = (path = ${text(spec.storageDir!)}, writable = true))`);
   const worker = [
     `modules = [\n    ${modules.join(',\n    ')}\n  ]`,
     `compatibilityDate = ${text(spec.compatibilityDate)}`,
@@ -46,7 +51,10 @@ export function workerdConfig(configDir: string, spec: WorkerdWorkerSpec): strin
   ];
   if (classes.length > 0) {
     const ns = classes.map((c) => `(className = ${text(c)}, uniqueKey = ${text(`agentidp-${c}`)}, enableSql = true)`);
-    worker.push(`durableObjectNamespaces = [\n    ${ns.join(',\n    ')}\n  ]`, 'durableObjectStorage = (localDisk = "do-disk")');
+    worker.push(
+      `durableObjectNamespaces = [\n    ${ns.join(',\n    ')}\n  ]`,
+      'durableObjectStorage = (localDisk = "do-disk")',
+    );
   }
   return `using Workerd = import "/workerd/workerd.capnp";
 

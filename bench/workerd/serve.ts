@@ -82,7 +82,10 @@ export async function startWorkerd(opts: WorkerdOptions): Promise<WorkerdHandle>
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = '';
-      const timer = setTimeout(() => reject(new Error(`workerd did not listen within ${(opts.timeoutMs ?? 20_000) / 1000}s`)), opts.timeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`workerd did not listen within ${(opts.timeoutMs ?? 20_000) / 1000}s`)),
+        opts.timeoutMs ?? 20_000,
+      );
       control.on('data', (chunk: Buffer) => {
         buffered += chunk.toString();
         for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {

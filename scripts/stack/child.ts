@@ -50,7 +50,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   process.stdin.resume();
   try {
     stack = await startStack(opts);
-    const described: Described = { bindings: stack.bindings, databaseUrl: stack.databaseUrl, postgresKind: stack.postgresKind, pooler: stack.pooler };
+    const described: Described = {
+      bindings: stack.bindings,
+      databaseUrl: stack.databaseUrl,
+      postgresKind: stack.postgresKind,
+      pooler: stack.pooler,
+    };
     process.stdout.write(`${JSON.stringify({ stack: described })}\n`);
   } catch (err) {
     process.stdout.write(`${JSON.stringify({ error: (err as Error).message })}\n`);

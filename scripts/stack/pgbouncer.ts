@@ -37,7 +37,9 @@ export function pooledUrl(serverUrl: string, port: number): string {
 /** Path of the pgbouncer binary (PGBOUNCER, then PATH, then /usr/sbin where Debian puts it), or undefined. */
 export function findPgbouncer(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
-  const candidates = process.env.PGBOUNCER ? [process.env.PGBOUNCER] : dirs.filter(Boolean).map((d) => join(d, 'pgbouncer'));
+  const candidates = process.env.PGBOUNCER
+    ? [process.env.PGBOUNCER]
+    : dirs.filter(Boolean).map((d) => join(d, 'pgbouncer'));
   return candidates.find((p) => {
     try {
       accessSync(p, constants.X_OK);

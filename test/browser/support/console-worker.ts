@@ -29,7 +29,11 @@ export interface ConsoleWorkerOptions {
 /** Starts the stack and the bundled Worker with its assets. */
 export async function startConsoleWorker(opts: ConsoleWorkerOptions = {}): Promise<ConsoleWorker> {
   const script = buildBundle();
-  const stack = await startStack({ databaseUrl: opts.databaseUrl, redisUrl: process.env.REDIS_URL || undefined, poolSize: 5 });
+  const stack = await startStack({
+    databaseUrl: opts.databaseUrl,
+    redisUrl: process.env.REDIS_URL || undefined,
+    poolSize: 5,
+  });
   const adminToken = randomBytes(24).toString('hex');
   const bindings: Record<string, string> = {
     ...stack.bindings,
@@ -41,26 +45,28 @@ export async function startConsoleWorker(opts: ConsoleWorkerOptions = {}): Promi
   };
   const { workerOptions } = unstable_getMiniflareWorkerOptions(`${ROOT}wrangler.toml`);
   // wrangler still describes the Worker in Miniflare's v4 option shape; Miniflare 5 converts it.
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    host: '127.0.0.1',
-    cf: false,
-    logRequests: false,
-    port: 0,
-    workers: [
-      {
-        compatibilityDate: workerOptions.compatibilityDate,
-        compatibilityFlags: workerOptions.compatibilityFlags,
-        durableObjects: workerOptions.durableObjects,
-        name: 'agentidp',
-        modules: true,
-        scriptPath: script,
-        modulesRoot: BUNDLE_DIR,
-        bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
-        // Miniflare reads the folder's _headers itself, as the deployed asset router does.
-        assets: workerOptions.assets,
-      },
-    ],
-  } as Parameters<typeof convertV4MiniflareOptions>[0]));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: '127.0.0.1',
+      cf: false,
+      logRequests: false,
+      port: 0,
+      workers: [
+        {
+          compatibilityDate: workerOptions.compatibilityDate,
+          compatibilityFlags: workerOptions.compatibilityFlags,
+          durableObjects: workerOptions.durableObjects,
+          name: 'agentidp',
+          modules: true,
+          scriptPath: script,
+          modulesRoot: BUNDLE_DIR,
+          bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
+          // Miniflare reads the folder's _headers itself, as the deployed asset router does.
+          assets: workerOptions.assets,
+        },
+      ],
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
+  );
   try {
     const url = (await mf.ready).toString().replace(/\/$/, '');
     return {

@@ -14,8 +14,14 @@ describe('Postgres behind the pooler', () => {
           // Different parameter counts and types back to back: a statement or portal left over from another
           // client on the same server connection would fail with "bind message supplies N parameters".
           const [a] = await db.query<{ s: number }>('SELECT $1::int + $2::int AS s', [i, 1]);
-          const [b] = await db.query<{ t: string }>('SELECT $1::text || $2::text || $3::text AS t', ['a', String(i), 'z']);
-          const [c] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM generate_series(1, $1::int)', [i + 1]);
+          const [b] = await db.query<{ t: string }>('SELECT $1::text || $2::text || $3::text AS t', [
+            'a',
+            String(i),
+            'z',
+          ]);
+          const [c] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM generate_series(1, $1::int)', [
+            i + 1,
+          ]);
           return [a!.s, b!.t, c!.n];
         } finally {
           await db.close();
@@ -31,14 +37,22 @@ describe('Postgres behind the pooler', () => {
     const name = `pooling-${crypto.randomUUID()}`;
     try {
       const seen = await db.tx(async (q) => {
-        const [first] = await q.query<{ pid: number; xid: string }>('SELECT pg_backend_pid() AS pid, txid_current()::text AS xid');
+        const [first] = await q.query<{ pid: number; xid: string }>(
+          'SELECT pg_backend_pid() AS pid, txid_current()::text AS xid',
+        );
         await q.query('INSERT INTO organizations (name) VALUES ($1)', [name]);
-        const [mine] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [name]);
-        const [last] = await q.query<{ pid: number; xid: string }>('SELECT pg_backend_pid() AS pid, txid_current()::text AS xid');
+        const [mine] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [
+          name,
+        ]);
+        const [last] = await q.query<{ pid: number; xid: string }>(
+          'SELECT pg_backend_pid() AS pid, txid_current()::text AS xid',
+        );
         return { same: first!.pid === last!.pid && first!.xid === last!.xid, mine: mine!.n };
       });
       expect(seen).toEqual({ same: true, mine: 1 });
-      const [after] = await other.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [name]);
+      const [after] = await other.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [
+        name,
+      ]);
       expect(after!.n).toBe(1);
     } finally {
       await other.query('DELETE FROM organizations WHERE name = $1', [name]);
@@ -57,7 +71,9 @@ describe('Postgres behind the pooler', () => {
           await q.query("INSERT INTO organizations (name, tier) VALUES ($1, 'platinum')", [name]);
         }),
       ).rejects.toThrow();
-      const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [name]);
+      const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM organizations WHERE name = $1', [
+        name,
+      ]);
       expect(row!.n).toBe(0);
     } finally {
       await db.close();
