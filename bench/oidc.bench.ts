@@ -4,6 +4,7 @@
 // lookup, TenantLimiter reservation, analytics write under waitUntil, proxying). `node bench/oidc.bench.ts`
 // Load generator, workerd, node-oidc and Postgres share this machine's cores: read the ratios, not the rates.
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker } from './harness.ts';
 import { freePort } from '../scripts/stack/free-port.ts';
 import { startNodeOidc } from '../scripts/stack/node-oidc.ts';
@@ -16,6 +17,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
     bindings: { OIDC_ORIGIN: `http://127.0.0.1:${port}`, OIDC_ISSUER: issuer, INTERNAL_TOKEN: internalToken },
   });
   const trivial = await startTrivialWorker();
+  // node-oidc's signing keys for this run only (private keys: removed at the end).
+  const keysFile = `/tmp/agentidp-bench-oidc-${process.pid}.json`;
   const oidc = await startNodeOidc({
     port,
     output: new URL('../.data/node-oidc-bench.log', import.meta.url).pathname,
@@ -23,7 +26,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
       DATABASE_URL: w.stack.databaseUrl,
       OIDC_ISSUER: issuer,
       INTERNAL_TOKEN: internalToken,
-      OIDC_KEYS_FILE: `/tmp/agentidp-bench-oidc-${process.pid}.json`,
+      OIDC_KEYS_FILE: keysFile,
     },
   });
   try {
@@ -79,6 +82,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
     await oidc.stop();
     await w.stop();
     await trivial.stop();
+    rmSync(keysFile, { force: true });
   }
 }
 
