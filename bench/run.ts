@@ -6,6 +6,7 @@
 // read ratios measured in the same run, not absolute figures. DATABASE_URL (a Postgres server; pgbouncer in
 // front when installed) and REDIS_URL are used when set; scenarios that need them say so and skip.
 import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { HEADLINES, NO_BASELINE, type Headline as HeadlineFigure } from './headlines.ts';
 import { findPgbouncer } from '../scripts/stack/pgbouncer.ts';
 
@@ -34,7 +35,9 @@ const summary: {
     pooler: process.env.DATABASE_URL && findPgbouncer() ? 'pgbouncer' : 'none',
     redis: Boolean(process.env.REDIS_URL),
     node: process.version,
-    cpus: (await import('node:os')).availableParallelism(),
+    cpus: availableParallelism(),
+    // The machine's 1-minute load average at the start (and `loadavg_end`): other work skews every figure.
+    loadavg_start: Math.round(loadavg()[0]! * 10) / 10,
   },
   scenarios: {},
   combined: [],
@@ -68,12 +71,14 @@ for (const [i, file] of files.entries()) {
   }
 }
 summary.wall_seconds = Math.round((Date.now() - started) / 1000);
+summary.env.loadavg_end = Math.round(loadavg()[0]! * 10) / 10;
 mkdirSync(`${DIR}results`, { recursive: true });
 // A partial run (`npm run bench -- did`) does not overwrite the full run's summary.
 const out = only.length === 0 ? 'summary.json' : `summary-${only.join('-')}.json`;
 writeFileSync(`${DIR}results/${out}`, JSON.stringify(summary, null, 2));
 console.log(
-  `\n== all scenarios (postgres: ${summary.env.postgres}, pooler: ${summary.env.pooler}, redis: ${summary.env.redis ? 'yes' : 'no'}) ==`,
+  `\n== all scenarios (postgres: ${summary.env.postgres}, pooler: ${summary.env.pooler}, redis: ${summary.env.redis ? 'yes' : 'no'}, ` +
+    `load average ${summary.env.loadavg_start} → ${summary.env.loadavg_end} on ${summary.env.cpus} CPUs) ==`,
 );
 console.table(
   summary.combined.map((h) => ({
