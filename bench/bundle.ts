@@ -2,23 +2,35 @@
 // serve it: compatibility date and flags, and the Durable Object bindings (containers excluded: node-oidc
 // runs as a Node process locally, reached through OIDC_ORIGIN).
 import { execFileSync } from 'node:child_process';
+import { basename } from 'node:path';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 export const BUNDLE_DIR = `${ROOT}dist/bench`;
 
-let built = false;
-/** Builds the deploy bundle once per process; returns the path of its one ES module. */
-export function buildBundle(): string {
-  if (!built) {
+const built = new Set<string>();
+/**
+ * Builds the deploy bundle once per process; returns the path of its one ES module. With `entry` (relative to
+ * the repository), the same build of another entry instead of wrangler.toml's `main`: the browser tests'
+ * Worker with the suite's clock (test/support/pinned-worker.ts).
+ */
+export function buildBundle(entry?: string): string {
+  const outdir = entry ? `${BUNDLE_DIR}-${basename(entry, '.ts')}` : BUNDLE_DIR;
+  if (!built.has(outdir)) {
     // --containers-rollout=none: the node-oidc [[containers]] image is not built (no Docker engine needed).
     // npm scripts put the `node` devDependency (22) first on PATH, which wrangler needs.
-    execFileSync('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', BUNDLE_DIR, '--containers-rollout=none'], {
-      cwd: ROOT,
-      stdio: 'ignore',
-    });
-    built = true;
+    const args = [
+      'wrangler',
+      'deploy',
+      '--dry-run',
+      '--outdir',
+      outdir,
+      '--containers-rollout=none',
+      ...(entry ? [entry] : []),
+    ];
+    execFileSync('npx', args, { cwd: ROOT, stdio: 'ignore' });
+    built.add(outdir);
   }
-  return `${BUNDLE_DIR}/index.js`;
+  return `${outdir}/${entry ? basename(entry, '.ts') : 'index'}.js`;
 }
 
 export interface WorkerSpec {

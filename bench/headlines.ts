@@ -127,6 +127,21 @@ export const HEADLINES: Record<string, (rows: Row[]) => Maybe[]> = {
             goal: 'deliveries = agents created',
           })),
       ),
+  'lease-rtt': (rows) => {
+    const gap = find(rows, (r) => String(r.config).startsWith('p50'));
+    const ratioKey = Object.keys(rows[0] ?? {}).find((k) => /^limiter calls/.test(k)) ?? '';
+    return [
+      gap && {
+        figure: 'GET /v1/agents p50, limiter 100 ms away − 0 ms away (ms)',
+        value: gap.p50,
+        ratio: gap.rps,
+        goal: '≤ 10 ms',
+      },
+      ...rows
+        .filter((r) => r.route === 'GET /v1/agents' && r[ratioKey] !== undefined)
+        .map((r) => ({ figure: `limiter calls ÷ tenant requests, ${r.config}`, value: r[ratioKey], goal: '≤ 0.05' })),
+    ];
+  },
   limiter: (rows) => {
     const ratioKey = Object.keys(rows[0] ?? {}).find((k) => /^ratio/.test(k)) ?? '';
     return rows

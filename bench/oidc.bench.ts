@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker } from './harness.ts';
 import { freePort } from '../scripts/stack/free-port.ts';
 import { startNodeOidc } from '../scripts/stack/node-oidc.ts';
+import { COUNTED_CLIENT_HEADER } from '../shared/oidc-link.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const port = await freePort();
@@ -50,13 +51,18 @@ export async function run(): Promise<Record<string, unknown>[]> {
       },
       body: 'grant_type=client_credentials',
     };
-    for (const url of [`${oidc.url}/oidc/token`, `${w.url}/oidc/token`]) {
-      const res = await fetch(url, token);
+    // node-oidc authenticates only the client the Worker says it counted; called directly, the bench says so.
+    const direct = { ...token, headers: { ...token.headers, [COUNTED_CLIENT_HEADER]: agent.agent_id as string } };
+    for (const [url, init] of [
+      [`${oidc.url}/oidc/token`, direct],
+      [`${w.url}/oidc/token`, token],
+    ] as const) {
+      const res = await fetch(url, init);
       if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
     }
     const m = await compare([
       { name: 'trivial', url: trivial.url },
-      { name: 'direct', url: `${oidc.url}/oidc/token`, ...token },
+      { name: 'direct', url: `${oidc.url}/oidc/token`, ...direct },
       { name: 'worker', url: `${w.url}/oidc/token`, ...token },
       { name: 'jwksDirect', url: `${oidc.url}/oidc/jwks` },
       { name: 'jwksWorker', url: `${w.url}/oidc/jwks` },

@@ -14,14 +14,17 @@
 //    secret and compare it with every live hash in constant time. This prototype method is the extension
 //    point the maintainer points to for hashed secrets (panva/node-oidc-provider#631); the alternatives
 //    were a middleware re-implementing client authentication, or decrypting secrets, which we cannot do.
+//  - `find` answers only for the agent id the Worker counted for this request (COUNTED_CLIENT_HEADER, read
+//    through `countedClient`), in its canonical spelling (shared/agent-id.ts). The Worker reserves one token
+//    on the agent's tenant before forwarding; whatever client oidc-provider parses from the request, it
+//    cannot authenticate one that was not counted, nor the same agent under another spelling of its id.
 //  - The `client_secret` the schema requires for secret-based auth is a random per-process value that is
 //    never compared. It would be the HMAC key of HS* algorithms, so those are disabled in configuration.ts
 //    (enabledJWA, clientAuthMethods) and clients sign nothing with it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import type { Adapter, AdapterPayload, Provider } from 'oidc-provider';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isAgentId } from '../../shared/agent-id.ts';
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -49,16 +52,24 @@ export function allowedScopes(capabilities: unknown): string[] {
 export class AgentClients implements Adapter {
   readonly #pool: pg.Pool;
   readonly #grantTypes: string[];
+  readonly #countedClient: () => string | undefined;
 
-  /** `grantTypes`: what every agent may use (client_credentials, plus token exchange when A2A is on). */
-  constructor(pool: pg.Pool, grantTypes: string[] = ['client_credentials']) {
+  /**
+   * `grantTypes`: what every agent may use (client_credentials, plus token exchange when A2A is on).
+   * `countedClient`: the agent id the Worker counted for the current request, if any.
+   */
+  constructor(pool: pg.Pool, countedClient: () => string | undefined, grantTypes: string[] = ['client_credentials']) {
     this.#pool = pool;
+    this.#countedClient = countedClient;
     this.#grantTypes = grantTypes;
   }
 
-  /** The agent as client metadata, or undefined when it is unknown, not active, or has no live credential. */
+  /**
+   * The agent as client metadata, or undefined when it is not the client counted for this request, not in
+   * its canonical spelling, unknown, not active, or has no live credential.
+   */
   async find(id: string): Promise<AdapterPayload | undefined> {
-    if (!UUID.test(id)) return undefined;
+    if (!isAgentId(id) || id !== this.#countedClient()) return undefined;
     const { rows } = await this.#pool.query<AgentRow>(
       `SELECT a.agent_id, a.organization_id, a.capabilities,
               array_agg(c.secret_hash ORDER BY c.secret_hash) AS hashes
@@ -67,7 +78,7 @@ export class AgentClients implements Adapter {
         AND c.revoked_at IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())
        WHERE a.agent_id = $1 AND a.status = 'active'
        GROUP BY a.agent_id`,
-      [id.toLowerCase()],
+      [id],
     );
     const row = rows[0];
     if (!row) return undefined;

@@ -6,13 +6,17 @@
 //   delegatee delegates further: the outermost `act` is the current actor —, delegation_chain_id, scope,
 //   organization_id, client_id (who asked for it), iss, aud (the platform audience), iat, exp, jti.
 // A token is valid only while its chain row and every ancestor row are active and unexpired; the Worker's
-// /v1/delegations/verify checks that on every call.
+// /v1/delegations/verify checks that on every call. node-oidc only reads chain rows: the Worker writes each
+// one with its audit event and webhook outbox row in one transaction (for an exchange, from the record this
+// grant hands it in DELEGATION_RECORD_HEADER), so a token whose row was never written is worth nothing.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { NodeOidcConfig } from './config.ts';
 import type { PrivateJwks } from './keys.ts';
+import { isAgentId } from '../../shared/agent-id.ts';
+import { DELEGATION_RECORD_HEADER, type DelegationRecord } from '../../shared/oidc-link.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
@@ -37,21 +41,18 @@ interface ChainRow {
   token_jti: string;
 }
 
+/** What a delegation token says; the chain row itself is the Worker's to write. */
 export interface IssueInput {
+  chainId: string;
   /** The delegator's organization (the chain row's tenant). */
   organizationId: string;
   /** The original subject's organization (the token's `organization_id`); defaults to organizationId. */
   subjectOrganizationId?: string;
-  parentChainId: string | null;
-  depth: number;
   subjectId: string;
   delegatorId: string;
-  delegateeId: string;
   act: Act;
   scope: string;
   ttlSeconds: number;
-  /** When set, no row is written (the Worker writes it in its own transaction). */
-  chainId?: string;
 }
 
 export interface Issued {
@@ -64,7 +65,7 @@ export interface Issued {
 
 const oauthError = (error: string, description: string) => new errors.CustomOIDCProviderError(error, description);
 
-/** Signs delegation tokens, verifies the provider's own tokens and keeps the chain rows. */
+/** Signs delegation tokens, verifies the provider's own tokens and reads the chain rows. */
 export class DelegationIssuer {
   readonly #pool: pg.Pool;
   readonly #config: NodeOidcConfig;
@@ -129,9 +130,9 @@ export class DelegationIssuer {
     return rows.every((r) => r.status === 'active' && r.expires_at.getTime() > now) ? rows : undefined;
   }
 
-  /** The organization of an active agent, or undefined. */
+  /** The organization of an active agent, or undefined (also for an id not in its canonical spelling). */
   async activeAgentOrg(agentId: string): Promise<string | undefined> {
-    if (!UUID.test(agentId)) return undefined;
+    if (!isAgentId(agentId)) return undefined;
     const { rows } = await this.#pool.query<{ organization_id: string }>(
       `SELECT organization_id FROM agents WHERE agent_id = $1 AND status = 'active'`,
       [agentId],
@@ -139,9 +140,9 @@ export class DelegationIssuer {
     return rows[0]?.organization_id;
   }
 
-  /** Signs a delegation token and (without `chainId`) records its chain row. */
+  /** Signs a delegation token. Records nothing: the Worker writes the chain row. */
   async issue(input: IssueInput): Promise<Issued> {
-    const chainId = input.chainId ?? randomUUID();
+    const { chainId } = input;
     const jti = randomUUID();
     const iat = Math.floor(Date.now() / 1000);
     const exp = iat + input.ttlSeconds;
@@ -161,14 +162,6 @@ export class DelegationIssuer {
       .setJti(jti)
       .sign(this.#signingKey);
     const expiresAt = new Date(exp * 1000);
-    if (!input.chainId) {
-      await this.#pool.query(
-        `INSERT INTO delegation_chains (chain_id, organization_id, parent_chain_id, depth, subject_id, delegator_id,
-           delegatee_id, scope, status, expires_at, token_jti)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10)`,
-        [chainId, input.organizationId, input.parentChainId, input.depth, input.subjectId, input.delegatorId, input.delegateeId, input.scope, expiresAt, jti],
-      );
-    }
     return { token, chainId, jti, expiresAt, expiresIn: input.ttlSeconds };
   }
 }
@@ -249,17 +242,28 @@ export function tokenExchangeGrant(issuer: DelegationIssuer) {
     const ttlSeconds = Math.max(1, Math.min(ttlRequested, parentLeft));
     const scope = [...new Set(requested)].join(' ');
     const issued = await issuer.issue({
+      chainId: randomUUID(),
       organizationId: client.organization_id!,
       subjectOrganizationId: typeof payload.organization_id === 'string' ? payload.organization_id : undefined,
-      parentChainId: parent?.chainId ?? null,
-      depth: (parent?.depth ?? 0) + 1,
       subjectId: String(payload.sub),
       delegatorId: client.clientId,
-      delegateeId,
       act: priorAct ? { sub: delegateeId, act: priorAct } : { sub: delegateeId },
       scope,
       ttlSeconds,
     });
+    const record: DelegationRecord = {
+      chain_id: issued.chainId,
+      organization_id: client.organization_id!,
+      parent_chain_id: parent?.chainId ?? null,
+      depth: (parent?.depth ?? 0) + 1,
+      subject_id: String(payload.sub),
+      delegator_id: client.clientId,
+      delegatee_id: delegateeId,
+      scope,
+      expires_at: issued.expiresAt.toISOString(),
+      token_jti: issued.jti,
+    };
+    ctx.set(DELEGATION_RECORD_HEADER, JSON.stringify(record));
     ctx.body = {
       access_token: issued.token,
       issued_token_type: TOKEN_TYPE_JWT,

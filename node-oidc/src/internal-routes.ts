@@ -22,9 +22,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import { VaultError, type VaultClient } from './vault.ts';
 import type { DelegationIssuer } from './delegation.ts';
+import { PUBLIC_PROXY_HEADER } from '../../shared/oidc-link.ts';
 
-/** Set by the Worker on every request it forwards from the public /oidc/* routes. */
-export const PUBLIC_PROXY_HEADER = 'x-agentidp-public-proxy';
 
 const MAX_BODY = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -200,11 +199,8 @@ const routes: Record<string, Handler> = {
     const issued = await issuer.issue({
       chainId: field(body, 'chain_id', UUID),
       organizationId: field(body, 'organization_id', UUID),
-      parentChainId: null,
-      depth: 1,
       subjectId: delegatorId,
       delegatorId,
-      delegateeId,
       act: { sub: delegateeId },
       scope,
       ttlSeconds,

@@ -1,6 +1,7 @@
 // node-oidc: oidc-provider at /oidc (agent access tokens, discovery, JWKS) and the internal endpoints the
 // Worker uses for Vault (/internal/*). Run by Node 22 directly: `node node-oidc/src/server.ts`.
 // The Worker is its only client: locally through OIDC_ORIGIN, in production through a Container binding.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
 import Provider from 'oidc-provider';
@@ -12,6 +13,7 @@ import { providerConfiguration } from './configuration.ts';
 import { handleInternal } from './internal-routes.ts';
 import { VaultClient } from './vault.ts';
 import { DelegationIssuer, EXCHANGE_PARAMS, TOKEN_EXCHANGE, tokenExchangeGrant } from './delegation.ts';
+import { COUNTED_CLIENT_HEADER } from '../../shared/oidc-link.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -40,7 +42,9 @@ async function main(): Promise<void> {
   });
 
   const a2a = config.delegation.enabled;
-  const clients = new AgentClients(pool, a2a ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials']);
+  // The agent id the Worker counted for the request being served (agent-clients.ts), per request.
+  const counted = new AsyncLocalStorage<string | undefined>();
+  const clients = new AgentClients(pool, () => counted.getStore(), a2a ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials']);
   const provider = new Provider(config.issuer, providerConfiguration({ config, jwks, adapter: adapterFactory(pool, clients) }));
   // Behind the Worker: protocol and host come from X-Forwarded-Proto/-Host, which the Worker sets.
   provider.proxy = true;
@@ -66,7 +70,8 @@ async function main(): Promise<void> {
       (req as IncomingMessage & { originalUrl?: string }).originalUrl = raw;
       req.url = raw.slice(mountPath.length) || '/';
       if (req.url.startsWith('?')) req.url = `/${req.url}`;
-      oidc(req, res);
+      const header = req.headers[COUNTED_CLIENT_HEADER];
+      counted.run(typeof header === 'string' ? header : undefined, () => oidc(req, res));
       return;
     }
     if (path.startsWith('/internal/')) {

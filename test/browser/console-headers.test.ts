@@ -1,7 +1,7 @@
 // How the console is served: Workers static assets with its _headers (CSP without 'unsafe-inline',
 // X-Frame-Options DENY), next to the Worker, whose paths (and problem+json 404s) are untouched.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, type Browser } from './support/browser.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInBrowser, launchBrowser, type Browser } from './support/browser.ts';
 import { apiCall, createTenant, origin } from './support/api.ts';
 
 const get = (path: string, init?: RequestInit) => fetch(`${origin()}${path}`, { redirect: 'manual', ...init });
@@ -18,14 +18,15 @@ function csp(res: Response): Map<string, string[]> {
 }
 
 let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
 
-describe('console delivery', () => {
+describeInBrowser('console delivery', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('serves /console and its files with a strict CSP and X-Frame-Options: DENY', async () => {
     for (const [path, type] of [
       ['/console', 'text/html'],

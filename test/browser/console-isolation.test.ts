@@ -1,7 +1,7 @@
 // Tenant isolation through the console: with tenant B's key, nothing of tenant A shows up in any view or
 // in any API response the console receives, and each tab keeps only its own key.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launchBrowser, screenshot, type Browser } from './support/browser.ts';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
 import { apiCall, createAgent, createTenant, seedAnalytics, type CreatedAgent, type Tenant } from './support/api.ts';
 import { goTo, openConsole, sessionEntries, signIn } from './support/console-page.ts';
 
@@ -11,25 +11,25 @@ let b: Tenant;
 let aAgents: CreatedAgent[];
 let aWebhookId: string;
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-  [a, b] = [await createTenant('iso-a'), await createTenant('iso-b')];
-  aAgents = [await createAgent(a, 'Tenant A payroll bot'), await createAgent(a, 'Tenant A support bot')];
-  await seedAnalytics(a, aAgents.map((x) => x.agent_id));
-  const hook = await apiCall<{ id: string }>('POST', '/v1/webhooks', a.api_key, {
-    name: 'Tenant A hook',
-    url: `${inject('webhookReceiverUrl')}/hooks/console-iso-a`,
-    events: ['agent.created'],
+describeInBrowser('console tenant isolation', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    [a, b] = [await createTenant('iso-a'), await createTenant('iso-b')];
+    aAgents = [await createAgent(a, 'Tenant A payroll bot'), await createAgent(a, 'Tenant A support bot')];
+    await seedAnalytics(a, aAgents.map((x) => x.agent_id));
+    const hook = await apiCall<{ id: string }>('POST', '/v1/webhooks', a.api_key, {
+      name: 'Tenant A hook',
+      url: `${inject('webhookReceiverUrl')}/hooks/console-iso-a`,
+      events: ['agent.created'],
+    });
+    expect(hook.status).toBe(201);
+    aWebhookId = hook.body.id;
   });
-  expect(hook.status).toBe(201);
-  aWebhookId = hook.body.id;
-});
 
-afterAll(async () => {
-  await browser?.close();
-});
+  afterAll(async () => {
+    await browser?.close();
+  });
 
-describe('console tenant isolation', () => {
   it("shows tenant B only its own (empty) data, and nothing of tenant A's", async () => {
     const secrets = [a.organization_id, a.api_key, a.name, aWebhookId, 'Tenant A', ...aAgents.flatMap((x) => [x.agent_id, x.did])];
     const pageA = await browser.newPage(1280);

@@ -1,19 +1,11 @@
 // Signing in and out, and API failures shown as words: a refused key (401), the daily call limit (429 with
 // Retry-After), server errors (5xx), and keyboard-only use.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, screenshot, type Browser } from './support/browser.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
 import { apiCall, createAgent, createTenant, exhaustDailyCalls, revokeApiKeys, waitUntil } from './support/api.ts';
 import { alerts, goTo, openConsole, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 /** The text of the focused element (the page's CSP forbids string evaluation, so a function it is). */
 const focused = (page: import('playwright-core').Page) =>
@@ -22,7 +14,15 @@ const focused = (page: import('playwright-core').Page) =>
     return `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
   });
 
-describe('console sessions and errors', () => {
+describeInBrowser('console sessions and errors', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
   it('refuses a wrong key with a readable message and stores nothing', async () => {
     const page = await browser.newPage(1280);
     await openConsole(page);

@@ -1,18 +1,44 @@
-// The console against the real Worker (deploy bundle + assets in workerd) in Debian's Chromium: sign in,
+// The console against the real Worker (deploy bundle + assets in workerd) in Chromium: sign in,
 // seeded agents, trend and heatmap, range switch, create and decommission, compliance, webhooks, and a
 // screenshot of every view at 360 px and 1280 px (test/screenshots/, git-ignored).
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, type Browser } from './support/browser.ts';
-import { apiCall, createAgent, createTenant, origin, seedAnalytics, tamperAuditEvent, waitUntil, type CreatedAgent, type Tenant } from './support/api.ts';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
+import {
+  OFFICE_HOURS,
+  apiCall,
+  createAgent,
+  createTenant,
+  origin,
+  seedAnalytics,
+  suiteNow,
+  tamperAuditEvent,
+  waitUntil,
+  type CreatedAgent,
+  type Tenant,
+} from './support/api.ts';
 import { alerts, goTo, pageOverflows, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
 let tenant: Tenant;
 let seeded: CreatedAgent[];
 let page: Page;
+/** When this file started creating things (by the suite's clock, the Worker's). */
+let startedAt: Date;
 const requested: string[] = [];
 const logged: string[] = [];
+
+/** The UTC hours from `from` to `to`, both included. */
+function utcHoursBetween(from: Date, to: Date): Set<number> {
+  const hours = new Set<number>();
+  for (let t = Math.floor(from.getTime() / 3_600_000); t <= Math.floor(to.getTime() / 3_600_000) && hours.size < 24; t++) {
+    hours.add(t % 24);
+  }
+  return hours;
+}
+
+/** The UTC date after `d`'s. */
+const utcTomorrow = (d: Date) => new Date(d.getTime() + 86_400_000).toISOString().slice(0, 10);
 
 /** Screenshots at desktop and phone width; at 360 px the page must not scroll sideways. */
 async function shoot(name: string): Promise<void> {
@@ -29,34 +55,35 @@ async function shoot(name: string): Promise<void> {
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
-beforeAll(async () => {
-  browser = await launchBrowser();
-  tenant = await createTenant('views');
-  // A subscription first, so creating the agents produces deliveries for the webhooks view.
-  const hook = await apiCall('POST', '/v1/webhooks', tenant.api_key, {
-    name: 'Ops alerts',
-    url: `${inject('webhookReceiverUrl')}/hooks/console-views`,
-    events: ['agent.created', 'agent.decommissioned'],
+describeInBrowser('tenant console', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    startedAt = suiteNow();
+    tenant = await createTenant('views');
+    // A subscription first, so creating the agents produces deliveries for the webhooks view.
+    const hook = await apiCall('POST', '/v1/webhooks', tenant.api_key, {
+      name: 'Ops alerts',
+      url: `${inject('webhookReceiverUrl')}/hooks/console-views`,
+      events: ['agent.created', 'agent.decommissioned'],
+    });
+    expect(hook.status).toBe(201);
+    seeded = [await createAgent(tenant, 'Calendar helper'), await createAgent(tenant, 'Inbox triage')];
+    await seedAnalytics(tenant, seeded.map((a) => a.agent_id));
+    // Wait (bounded) until both deliveries reached the receiver, so the view shows settled rows.
+    await waitUntil('two delivered webhooks', async () => {
+      const d = await apiCall<{ data: Array<{ status: string }> }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, tenant.api_key);
+      return d.body.data.filter((x) => x.status === 'delivered').length === 2;
+    });
+    page = await browser.newPage(1280);
+    page.setDefaultTimeout(20_000);
+    page.on('request', (r) => requested.push(r.url()));
+    page.on('console', (m) => logged.push(m.text()));
   });
-  expect(hook.status).toBe(201);
-  seeded = [await createAgent(tenant, 'Calendar helper'), await createAgent(tenant, 'Inbox triage')];
-  await seedAnalytics(tenant, seeded.map((a) => a.agent_id));
-  // Wait (bounded) until both deliveries reached the receiver, so the view shows settled rows.
-  await waitUntil('two delivered webhooks', async () => {
-    const d = await apiCall<{ data: Array<{ status: string }> }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, tenant.api_key);
-    return d.body.data.filter((x) => x.status === 'delivered').length === 2;
+
+  afterAll(async () => {
+    await browser?.close();
   });
-  page = await browser.newPage(1280);
-  page.setDefaultTimeout(20_000);
-  page.on('request', (r) => requested.push(r.url()));
-  page.on('console', (m) => logged.push(m.text()));
-});
 
-afterAll(async () => {
-  await browser?.close();
-});
-
-describe('tenant console', () => {
   it('signs in with the API key, keeps it in sessionStorage only, and lists the seeded agents with their DIDs', async () => {
     await page.goto(`${origin()}/console`);
     await page.getByLabel('API key').waitFor();
@@ -84,6 +111,7 @@ describe('tenant console', () => {
   });
 
   it('shows the token trend and the activity heatmap, and switches the trend between 7, 30 and 90 days', async () => {
+    const viewedAt = suiteNow();
     await goTo(page, 'Usage');
     const trend = page.locator('[data-days]').filter({ has: page.locator('.chart') });
     await expect.poll(() => trend.getAttribute('data-days')).toBe('30');
@@ -94,14 +122,18 @@ describe('tenant console', () => {
     expect(await page.locator('.chart[role="img"]').getAttribute('aria-labelledby')).toBeTruthy();
     expect(await trend.locator('table.data-table tbody tr').count()).toBe(30);
 
-    // Heatmap: a table with real headers; the seeded office hours are non-zero, the night is empty.
+    // Heatmap: a table with real headers; the seeded office hours are non-zero, and every other hour is
+    // empty except those in which this file created its agents (recorded at the Worker's hour, any hour).
     const heat = page.getByRole('table', { name: /Agent activity by day of week and hour/ });
     const cells = await heat
       .locator('td[data-count]')
       .evaluateAll((tds) => tds.map((td) => ({ hour: Number(td.getAttribute('data-hour')), count: Number(td.textContent) })));
     expect(cells).toHaveLength(168);
     expect(cells.some((c) => c.hour === 9 && c.count > 0)).toBe(true);
-    expect(cells.filter((c) => c.hour === 3).every((c) => c.count === 0)).toBe(true);
+    const busy = new Set([...OFFICE_HOURS, ...utcHoursBetween(startedAt, suiteNow())]);
+    const quiet = cells.filter((c) => !busy.has(c.hour));
+    expect(quiet.length).toBeGreaterThanOrEqual(7 * 18);
+    expect(quiet.filter((c) => c.count !== 0)).toEqual([]);
 
     for (const days of [7, 90, 30]) {
       await trend.getByRole('button', { name: `${days} days` }).click();
@@ -118,7 +150,12 @@ describe('tenant console', () => {
     expect((await usage.locator('tbody th').allInnerTexts()).sort()).toEqual(seeded.map((a) => a.owner).sort());
     expect(await page.locator('.tier-name').innerText()).toContain('Free');
     expect(await page.getByRole('progressbar', { name: 'Agents' }).getAttribute('aria-valuetext')).toBe('2 of 10');
-    expect(await page.getByText(/Daily counters reset at \d{4}-\d{2}-\d{2} 00:00 UTC/).count()).toBe(1);
+    // The next UTC midnight by the suite's clock (TEST_NOW's, under npm run test:instants), counted down by a
+    // browser on that same clock.
+    const reset = /^Daily counters reset at (\d{4}-\d{2}-\d{2}) 00:00 UTC \(in [^)]+\)\.$/.exec(
+      await page.getByText(/Daily counters reset at/).innerText(),
+    );
+    expect([utcTomorrow(viewedAt), utcTomorrow(suiteNow())]).toContain(reset?.[1]);
     await shoot('usage');
   });
 

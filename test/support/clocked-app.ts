@@ -6,6 +6,7 @@ import { createApp } from '../../worker/app.ts';
 import type { Clock } from '../../worker/platform/clock.ts';
 import { Db } from '../../worker/platform/db.ts';
 import { BASE, type CallOptions } from './worker.ts';
+import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from './test-clock.ts';
 
 export class MovableClock implements Clock {
   #ms: number;
@@ -22,8 +23,19 @@ export class MovableClock implements Clock {
 
 export const bindings = env as unknown as Record<string, unknown> & Cloudflare.Env;
 
+/**
+ * The suite's clock (test-clock.ts): the real time, or TEST_NOW's, as `exports.default` sees it. Tests that
+ * reason about "today" or "this hour" read it instead of Date.now(), or pin a MovableClock to `testNow()`.
+ */
+export const testClock: Clock = offsetClock(parseOffset(bindings[CLOCK_OFFSET_VAR]));
+export const testNow = (): Date => testClock.now();
+
+/**
+ * The app on `clock` with `envOverrides` over the test bindings. Usage is settled at the end of each call
+ * (USAGE_FLUSH_MS, 0 in the tests unless overridden), never on a timer: the test moves the clock instead.
+ */
 export function clockedApp(clock: Clock, envOverrides: Record<string, unknown> = {}) {
-  const app = createApp({ clock });
+  const app = createApp({ clock, idleTimer: false });
   const appEnv = { ...bindings, ...envOverrides };
   return async function callApp(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers };

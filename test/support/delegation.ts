@@ -39,12 +39,16 @@ export async function exchange(
   return client.genericGrantRequest(config, TOKEN_EXCHANGE, body);
 }
 
-/** The OAuth error an openid-client call rejected with. */
+/** The OAuth error an openid-client call rejected with (a 401 with a challenge is another error class). */
 export async function oauthError(p: Promise<unknown>): Promise<{ error: string; status: number; description?: string }> {
   try {
     await p;
   } catch (err) {
     if (err instanceof client.ResponseBodyError) return { error: err.error, status: err.status, description: err.error_description };
+    if (err instanceof client.WWWAuthenticateChallengeError) {
+      const body = (await err.response.json()) as { error: string; error_description?: string };
+      return { error: body.error, status: err.status, description: body.error_description };
+    }
     throw err;
   }
   throw new Error('expected an OAuth error');

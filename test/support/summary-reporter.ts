@@ -1,20 +1,15 @@
-// Prints one closing line CI can read: "vitest: N passed, N failed[, N skipped]".
-import type { Reporter, TestModule } from 'vitest/node';
+// Prints one closing line CI can read: "vitest: N passed, N failed[, N skipped]" (run-summary.ts), with why
+// tests were skipped when a global setup said so (AIDP_SKIPPED_NOTE, see test/browser/support/global-setup.ts).
+import type { Reporter, SerializedError, TestModule, TestRunEndReason } from 'vitest/node';
+import { countRun, summaryLine } from './run-summary.ts';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
-    for (const m of modules) {
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
-      for (const t of m.children.allTests()) {
-        const state = t.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
-      }
-    }
-    console.log(`\nvitest: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  onTestRunEnd(
+    modules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+    reason: TestRunEndReason,
+  ): void {
+    const note = process.env.AIDP_SKIPPED_NOTE || undefined;
+    console.log(`\n${summaryLine(countRun(modules, unhandledErrors, reason), note)}`);
   }
 }

@@ -6,6 +6,7 @@ import { throwawayDatabaseName, withDatabase } from '../../scripts/stack/postgre
 import { findPgbouncer, pooledUrl } from '../../scripts/stack/pgbouncer.ts';
 import { planNodeOidc, type NodeOidcPlan } from './servers/node-oidc.ts';
 import { planStripeStandIn, type StripePlan } from './servers/stripe-stand-in.ts';
+import { CLOCK_OFFSET_VAR, offsetFor } from './test-clock.ts';
 
 export interface TestPlan {
   /** `pgbouncer` is set when the Worker reaches the Postgres server through pgbouncer (installed and a server given). */
@@ -22,9 +23,14 @@ export interface TestPlan {
   nodeOidc: NodeOidcPlan;
   /** The Stripe API stand-in and fake Stripe credentials (servers/stripe-stand-in.ts). */
   stripe: StripePlan;
+  /** TEST_NOW as given, when the run's clocks start there (test-clock.ts). */
+  testNow?: string;
 }
 
 export async function planTestEnv(): Promise<TestPlan> {
+  const testNow = process.env.TEST_NOW || undefined;
+  // Fixed once for the run; the test processes inherit it, the Worker gets it as a binding.
+  process.env[CLOCK_OFFSET_VAR] = String(offsetFor(testNow));
   const ports: TestPlan['ports'] = { pglite: await freePort(), wsProxy: await freePort(), redisBridge: await freePort() };
   const redisToken = randomBytes(24).toString('hex');
   const adminDatabaseUrl = process.env.DATABASE_URL || undefined;
@@ -38,6 +44,11 @@ export async function planTestEnv(): Promise<TestPlan> {
     ? ports.pgbouncer ? pooledUrl(databaseUrl, ports.pgbouncer) : databaseUrl
     : `postgres://postgres@127.0.0.1:${ports.pglite}/postgres`;
   const bindings: Record<string, string> = {
+    // wrangler.toml says production; tests use development switches (LIMITER_SIMULATED_RTT_MS).
+    ENVIRONMENT: 'development',
+    // Usage and quota leases are written and returned at the end of every request, so a test reads the
+    // Durable Object and analytics exactly; the lease tests set their own interval.
+    USAGE_FLUSH_MS: '0',
     DATABASE_URL: pgUrl,
     NEON_WS_PROXY: `127.0.0.1:${ports.wsProxy}/v1`,
     ADMIN_TOKEN: randomBytes(24).toString('hex'),
@@ -56,9 +67,10 @@ export async function planTestEnv(): Promise<TestPlan> {
   Object.assign(bindings, nodeOidc.bindings);
   const stripe = await planStripeStandIn();
   Object.assign(bindings, stripe.bindings);
+  if (testNow) bindings[CLOCK_OFFSET_VAR] = process.env[CLOCK_OFFSET_VAR]!;
   if (redisUrl) {
     bindings.UPSTASH_REDIS_REST_URL = `http://127.0.0.1:${ports.redisBridge}`;
     bindings.UPSTASH_REDIS_REST_TOKEN = redisToken;
   }
-  return { ports, redisToken, databaseUrl, adminDatabaseUrl, throwawayDatabase, redisUrl, bindings, nodeOidc, stripe };
+  return { ports, redisToken, databaseUrl, adminDatabaseUrl, throwawayDatabase, redisUrl, bindings, nodeOidc, stripe, testNow };
 }

@@ -43,6 +43,12 @@ export const tenantProblems = pick(400, 401, 404, 413, 429);
 
 export const Uuid = z.string().uuid();
 
+/**
+ * An agent id as a request may spell it, mapped to its canonical lower-case form (shared/agent-id.ts): the
+ * id is used as a string after validation (client_id, audit subjects, analytics keys, cache keys).
+ */
+export const AgentId = Uuid.toLowerCase();
+
 export const jsonBody = <T extends z.ZodType>(schema: T, description?: string) => ({
   body: { required: true, description, content: { 'application/json': { schema } } },
 });

@@ -45,12 +45,19 @@ export async function createAgent(t: Tenant, owner: string): Promise<CreatedAgen
   return res.body;
 }
 
-const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+/** The suite's clock: the real time, or TEST_NOW's (test/support/test-clock.ts), as the Worker reads it. */
+export const suiteNow = (): Date => new Date(Date.now() + inject('testClockOffsetMs'));
+
+const utcDay = (daysAgo: number) => new Date(suiteNow().getTime() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+/** The UTC hours at which seedAnalytics puts agent activity. */
+export const OFFICE_HOURS = [9, 10, 14, 16];
 
 /**
  * Seeds analytics_events (migrations/0003_analytics.sql) for one tenant: a `token_issued` trend over the
  * last 80 days (every day has some, so each range is non-empty) and per-agent `token_issued` rows at
- * office hours over the last 3 weeks (heatmap, per-agent usage).
+ * office hours over the last 3 weeks and tomorrow (heatmap, per-agent usage: a run that crosses midnight
+ * into a new month still finds this month's usage).
  */
 export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void> {
   const client = new pg.Client({ connectionString: inject('consoleDatabaseUrl') });
@@ -64,8 +71,8 @@ export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void
       );
     }
     for (const [i, agentId] of agentIds.entries()) {
-      for (let d = 0; d < 21; d++) {
-        for (const hour of [9, 10, 14, 16]) {
+      for (let d = -1; d < 21; d++) {
+        for (const hour of OFFICE_HOURS) {
           await client.query(
             `INSERT INTO analytics_events (organization_id, date, hour, metric_type, count) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (organization_id, metric_type, date, hour) DO UPDATE SET count = EXCLUDED.count`,
@@ -79,7 +86,10 @@ export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void
   }
 }
 
-/** Spends the tenant's daily API calls (free tier: 10,000) in its TenantLimiter; the next call is a 429. */
+/**
+ * Spends the tenant's daily API calls (free tier: 10,000): all that nobody holds, in its TenantLimiter,
+ * then the rest of the Worker's lease by calling the API until it answers 429.
+ */
 export async function exhaustDailyCalls(t: Tenant, limit: number): Promise<void> {
   const res = await fetch(`${inject('consoleControlUrl')}/limiter/spend`, {
     method: 'POST',
@@ -87,6 +97,8 @@ export async function exhaustDailyCalls(t: Tenant, limit: number): Promise<void>
     body: JSON.stringify({ organization_id: t.organization_id, limit }),
   });
   if (res.status !== 204) throw new Error(`limiter/spend: ${res.status} ${await res.text()}`);
+  for (let i = 0; i < 2_000; i++) if ((await apiCall('GET', '/v1/agents', t.api_key)).status === 429) return;
+  throw new Error('the daily limit was not reached');
 }
 
 /** Polls `probe` until it returns true (bounded; for state that settles asynchronously, like deliveries). */

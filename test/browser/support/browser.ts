@@ -1,11 +1,13 @@
-// Debian's Chromium (apt-get install chromium) driven by playwright-core: no browser is ever downloaded.
-// Each launch gets a new, empty profile folder, removed on close.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+// The Chromium the global setup found (find-chromium.ts) driven by playwright-core: no browser is ever
+// downloaded. Each launch gets a new, empty profile folder, removed on close.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, inject } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** `describe` for tests that need the browser: skipped when the global setup found none (it said why). */
+export const describeInBrowser = describe.skipIf(!inject('chromiumPath'));
 const SCREENSHOTS = new URL('../../screenshots/', import.meta.url).pathname;
 
 export interface Browser {
@@ -17,14 +19,13 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\``);
-  }
+  const executablePath = inject('chromiumPath');
+  if (!executablePath) throw new TypeError('launchBrowser outside describeInBrowser: no Chromium was found');
   const profile = mkdtempSync(join(tmpdir(), 'agentidp-chromium-'));
   let context: BrowserContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath,
       headless: true,
       args: [
         '--headless',
@@ -43,6 +44,9 @@ export async function launchBrowser(): Promise<Browser> {
     rmSync(profile, { recursive: true, force: true });
     throw err;
   }
+  // The suite's clock (TEST_NOW): the console's own Date reads the same awkward instant as the Worker.
+  const offsetMs = inject('testClockOffsetMs');
+  if (offsetMs !== 0) await context.clock.install({ time: Date.now() + offsetMs });
   const problems: string[] = [];
   // The persistent context opens with one blank tab; close it so every test works in tabs it made.
   for (const p of context.pages()) await p.close();

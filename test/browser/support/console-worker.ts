@@ -3,10 +3,11 @@
 // (wrangler.toml [assets] and console/dist/_headers) in front of the Worker as production does, and lets this
 // process reach a Durable Object (the tests spend a tenant's daily calls through it). It measures nothing.
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { startStack, type Stack } from '../../../scripts/stack/index.ts';
-import { BUNDLE_DIR, buildBundle } from '../../../bench/bundle.ts';
+import { buildBundle } from '../../../bench/bundle.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -24,11 +25,13 @@ export interface ConsoleWorkerOptions {
   bindings?: Record<string, string>;
   /** Postgres to use (a throwaway database on a server); PGlite when absent. */
   databaseUrl?: string;
+  /** Bundle this entry instead of wrangler.toml's `main` (see buildBundle). */
+  entry?: string;
 }
 
 /** Starts the stack and the bundled Worker with its assets. */
 export async function startConsoleWorker(opts: ConsoleWorkerOptions = {}): Promise<ConsoleWorker> {
-  const script = buildBundle();
+  const script = buildBundle(opts.entry);
   const stack = await startStack({
     databaseUrl: opts.databaseUrl,
     redisUrl: process.env.REDIS_URL || undefined,
@@ -59,7 +62,7 @@ export async function startConsoleWorker(opts: ConsoleWorkerOptions = {}): Promi
           name: 'agentidp',
           modules: true,
           scriptPath: script,
-          modulesRoot: BUNDLE_DIR,
+          modulesRoot: dirname(script),
           bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
           // Miniflare reads the folder's _headers itself, as the deployed asset router does.
           assets: workerOptions.assets,

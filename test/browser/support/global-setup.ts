@@ -9,12 +9,16 @@ import type { TestProject } from 'vitest/node';
 import { startConsoleWorker, type ConsoleWorker } from './console-worker.ts';
 import { createThrowawayDatabase, dropDatabase, pingPostgres, throwawayDatabaseName, withDatabase } from '../../../scripts/stack/postgres.ts';
 import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
+import { findChromium, INSTALL_HINT } from './find-chromium.ts';
+import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from '../../support/test-clock.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** The Chromium binary the tests launch; empty when none was found (the tests are then skipped). */
+    chromiumPath: string;
     /** Origin of the Worker serving the console (workerd, deploy bundle + assets). */
     consoleOrigin: string;
     consoleAdminToken: string;
@@ -23,6 +27,8 @@ declare module 'vitest' {
     /** Control server of this setup (see `control` below); `consoleControlToken` is its bearer token. */
     consoleControlUrl: string;
     consoleControlToken: string;
+    /** The suite's clock as an offset from the real time (test/support/test-clock.ts; 0 without TEST_NOW). */
+    testClockOffsetMs: number;
   }
 }
 
@@ -31,11 +37,12 @@ let receivers: WebhookReceivers | undefined;
 let control: http.Server | undefined;
 
 /**
- * `POST /limiter/spend` `{ organization_id, limit }`: counts today's API calls of that organization up to
- * `limit` in its TenantLimiter (as if it had made them), so the next call is answered 429. Also spends
+ * `POST /limiter/spend` `{ organization_id, limit }`: counts today's API calls of that organization in its
+ * TenantLimiter up to `limit`, less what the Worker's isolate holds in a lease (as if it had made them), so
+ * the isolate's next calls spend its lease and then are answered 429 (see exhaustDailyCalls). Also spends
  * tomorrow's when midnight UTC is minutes away, so a test running across it still sees the 429.
  */
-function startControl(w: ConsoleWorker, token: string): Promise<http.Server> {
+function startControl(w: ConsoleWorker, token: string, clock: { now(): Date }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
       if (req.headers.authorization !== `Bearer ${token}`) throw Object.assign(new Error('unauthorized'), { status: 401 });
@@ -45,12 +52,13 @@ function startControl(w: ConsoleWorker, token: string): Promise<http.Server> {
       const { organization_id, limit } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { organization_id: string; limit: number };
       const ns = await w.mf.getDurableObjectNamespace('TENANT_LIMITER');
       const stub = (ns as unknown as DurableObjectNamespace<TenantLimiter>).getByName(organization_id);
-      const now = Date.now();
+      const now = clock.now().getTime();
       const nextMidnight = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000;
       const days = nextMidnight - now < 10 * 60_000 ? [now, nextMidnight + 1000] : [now];
       for (const nowMs of days) {
-        const used = (await stub.usage(nowMs)).calls;
-        if (used < limit) await stub.increment('calls', limit, nowMs, limit - used);
+        const usage = await stub.usage(nowMs);
+        const free = limit - usage.calls - usage.calls_leased;
+        if (free > 0) await stub.increment('calls', limit, nowMs, free);
       }
       res.writeHead(204).end();
     } catch (err) {
@@ -60,10 +68,28 @@ function startControl(w: ConsoleWorker, token: string): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/**
+ * No Chromium: the browser tests are skipped with one line saying how to get it, and nothing is started,
+ * unless REQUIRE_BROWSER=1 (CI), where a missing browser fails the run.
+ */
+function lookForChromium(project: TestProject): boolean {
+  const found = findChromium();
+  project.provide('chromiumPath', found.path ?? '');
+  if (found.path) return true;
+  const why = `no Chromium found; ${INSTALL_HINT}`;
+  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 and ${why} (looked at ${found.looked.join(', ')})`);
+  console.log(`browser tests skipped: ${why} (looked at ${found.looked.join(', ')})`);
+  // The summary reporter repeats it on the run's last line.
+  process.env.AIDP_SKIPPED_NOTE = `browser tests skipped: ${why}`;
+  return false;
+}
+
 export default async function setup(project: TestProject) {
+  if (!lookForChromium(project)) return;
   if (!existsSync(`${ROOT}console/dist/console.html`)) {
     throw new Error('console/dist is missing: run `npm run build:console` (npm test does it in pretest)');
   }
+  const offsetMs = parseOffset(process.env[CLOCK_OFFSET_VAR]);
   const adminDatabaseUrl = process.env.DATABASE_URL || undefined;
   const throwaway = adminDatabaseUrl ? throwawayDatabaseName() : undefined;
   if (adminDatabaseUrl && throwaway) {
@@ -71,6 +97,8 @@ export default async function setup(project: TestProject) {
     await createThrowawayDatabase(adminDatabaseUrl, throwaway);
   }
   worker = await startConsoleWorker({
+    // With TEST_NOW, the deploy bundle's twin whose clock is the suite's (test/support/pinned-worker.ts).
+    ...(process.env.TEST_NOW ? { entry: 'test/support/pinned-worker.ts' } : {}),
     databaseUrl: adminDatabaseUrl && throwaway ? withDatabase(adminDatabaseUrl, throwaway) : undefined,
     bindings: {
       DID_WEB_DOMAIN: 'console.test',
@@ -80,16 +108,18 @@ export default async function setup(project: TestProject) {
       WEBHOOK_TIMEOUT_MS: '1500',
       // A revoked key is refused at once (no isolate cache of key rows), for the 401 test.
       API_KEY_CACHE_SECONDS: '0',
+      ...(process.env.TEST_NOW ? { [CLOCK_OFFSET_VAR]: String(offsetMs) } : {}),
     },
   });
   receivers = await startWebhookReceivers();
   const controlToken = randomBytes(16).toString('hex');
-  control = await startControl(worker, controlToken);
+  control = await startControl(worker, controlToken, offsetClock(offsetMs));
   project.provide('consoleOrigin', worker.url);
   project.provide('consoleAdminToken', worker.adminToken);
   project.provide('consoleDatabaseUrl', worker.stack.databaseUrl);
   project.provide('consoleControlUrl', `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   project.provide('consoleControlToken', controlToken);
+  project.provide('testClockOffsetMs', offsetMs);
   project.provide('webhookReceiverUrl', receivers.url);
   return async () => {
     await new Promise((r) => control?.close(r));

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AnalyticsService, MAX_TREND_DAYS } from '../../../worker/features/analytics/analytics.service.ts';
 import { Db } from '../../../worker/platform/db.ts';
 import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp, withDb } from '../../support/clocked-app.ts';
+import { MovableClock, bindings, clockedApp, testNow, withDb } from '../../support/clocked-app.ts';
 
 // A fixed "now" for the queries: Wednesday 2026-03-18, 12:00 UTC.
 const NOW = '2026-03-18T12:00:00.000Z';
@@ -194,7 +194,7 @@ describe('tenant isolation', () => {
 describe('recording', () => {
   it('records agent created, updated and credential issued as agent rows of this hour', async () => {
     const org = await createOrg();
-    clock.set(new Date().toISOString());
+    clock.set(testNow().toISOString());
     const created = await app('POST', '/v1/agents', { token: org.api_key, body: agentInput(7) });
     expect(created.status).toBe(201);
     const agent = await json(created);

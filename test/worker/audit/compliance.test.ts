@@ -4,6 +4,7 @@ import { env } from 'cloudflare:workers';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { agentInput, BASE, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
 import { sql, testDb } from '../../support/db.ts';
+import { testNow } from '../../support/clocked-app.ts';
 import { createApp } from '../../../worker/app.ts';
 import type { Clock } from '../../../worker/platform/clock.ts';
 import type { Queryable } from '../../../worker/platform/db.ts';
@@ -94,7 +95,7 @@ describe('GET /v1/compliance/report: agent identity', () => {
     const agent = await createAgent(org, agentInput(1));
     await ensureDids(org);
     const cred = await issueCredential(org, agent.agent_id, 30);
-    const expiredAt = new Date(Date.now() - 86_400_000).toISOString();
+    const expiredAt = new Date(testNow().getTime() - 86_400_000).toISOString();
     await sql('UPDATE credentials SET expires_at = $2 WHERE credential_id = $1', [cred.credential_id, expiredAt]);
     const r = await report(org);
     expect(r.overall_status).toBe('fail');
@@ -169,7 +170,7 @@ describe('compliance report caching', () => {
     const org = await createOrg('pro');
     await createAgent(org, agentInput(1));
     await ensureDids(org);
-    const clock = new MovableClock(Date.now());
+    const clock = new MovableClock(testNow().getTime());
     const get = clockedApp(clock);
     const first = await json(await get('/v1/compliance/report', org.api_key));
     expect(first.from_cache).toBe(false);
@@ -233,7 +234,7 @@ describe('compliance report caching', () => {
       getJson: async <T>(key: string) => store.get(key) as T | undefined,
       setJson: async (key: string, value: unknown) => void store.set(key, value),
     };
-    const clock = new MovableClock(Date.now());
+    const clock = new MovableClock(testNow().getTime());
     const db = testDb();
     // Agent queries fail (as a lost connection would); the audit chain still verifies.
     const flaky: Queryable = {
@@ -260,7 +261,8 @@ describe('compliance report caching', () => {
           throw new Error('boom');
         },
       } as unknown as AuditVerificationService);
-      const r2 = await broken.generateReport(org.organization_id);
+      // (Another organization: the first report's full walk of this one would be reused for 300 s.)
+      const r2 = await broken.generateReport((await createOrg('pro')).organization_id);
       expect(r2.sections.map((s: { status: string }) => s.status)).toEqual(['fail', 'fail']);
     } finally {
       await db.close();

@@ -2,19 +2,26 @@ import { describe, expect, it, vi } from 'vitest';
 import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp } from '../../support/clocked-app.ts';
+import { MovableClock, bindings, clockedApp, testNow } from '../../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_CALLS = TIER_CONFIG.free.max_calls_per_day!;
 
 /** Spends `n` of today's calls directly in the tenant's Durable Object, as earlier requests would have. */
-const preSpend = (orgId: string, n: number, nowMs = Date.now()) => ns.getByName(orgId).increment('calls', FREE_CALLS, nowMs, n);
+const preSpend = (orgId: string, n: number, nowMs: number) => ns.getByName(orgId).increment('calls', FREE_CALLS, nowMs, n);
+
+/** The Worker with its clock stopped at one reading of the suite's clock: "today" cannot change mid-test. */
+function stoppedClockApp(envOverrides: Record<string, unknown> = {}) {
+  const clock = new MovableClock(testNow().toISOString());
+  return { clock, app: clockedApp(clock, envOverrides) };
+}
 
 describe('per-tenant daily call limit', () => {
   it('admits exactly the remaining calls of 50 parallel requests and refuses the rest with 429', async () => {
     const org = await createOrg();
-    await preSpend(org.organization_id, FREE_CALLS - 20);
-    const responses = await Promise.all(Array.from({ length: 50 }, () => call('GET', '/v1/agents', { token: org.api_key })));
+    const { clock, app } = stoppedClockApp();
+    await preSpend(org.organization_id, FREE_CALLS - 20, clock.now().getTime());
+    const responses = await Promise.all(Array.from({ length: 50 }, () => app('GET', '/v1/agents', { token: org.api_key })));
     const ok = responses.filter((r) => r.status === 200);
     const limited = responses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(20);
@@ -36,12 +43,13 @@ describe('per-tenant daily call limit', () => {
       expect(retryAfter).toBeLessThanOrEqual(86_400);
       expect(Date.parse(body.reset_at) % 86_400_000).toBe(0);
     }
-    expect((await ns.getByName(org.organization_id).usage(Date.now())).calls).toBe(FREE_CALLS);
+    expect((await ns.getByName(org.organization_id).usage(clock.now().getTime())).calls).toBe(FREE_CALLS);
   });
 
   it('puts the headers on counted error responses, not on unauthenticated ones', async () => {
     const org = await createOrg();
-    const missing = await call('GET', `/v1/agents/${crypto.randomUUID()}`, { token: org.api_key });
+    const { app } = stoppedClockApp();
+    const missing = await app('GET', `/v1/agents/${crypto.randomUUID()}`, { token: org.api_key });
     await expectProblem(missing, 404, 'not_found');
     expect(missing.headers.get('RateLimit-Limit')).toBe(String(FREE_CALLS));
     expect(missing.headers.get('RateLimit-Remaining')).toBe(String(FREE_CALLS - 1));
@@ -81,10 +89,12 @@ describe('per-tenant daily call limit', () => {
 
   it('counts unlimited tiers without RateLimit headers', async () => {
     const org = await createOrg('enterprise');
-    const res = await call('GET', '/v1/agents', { token: org.api_key });
+    // The in-process app waits for the request's after-response work (the usage batch is written there).
+    const { clock, app } = stoppedClockApp();
+    const res = await app('GET', '/v1/agents', { token: org.api_key });
     expect(res.status).toBe(200);
     expect(res.headers.get('RateLimit-Limit')).toBeNull();
-    expect((await ns.getByName(org.organization_id).usage(Date.now())).calls).toBe(1);
+    expect((await ns.getByName(org.organization_id).usage(clock.now().getTime())).calls).toBe(1);
   });
 
   it('fails open when the limiter is unreachable, and logs it', async () => {
@@ -96,9 +106,7 @@ describe('per-tenant daily call limit', () => {
     };
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
-      const res = await clockedApp(new MovableClock(new Date().toISOString()), { TENANT_LIMITER: broken })('GET', '/v1/agents', {
-        token: org.api_key,
-      });
+      const res = await stoppedClockApp({ TENANT_LIMITER: broken }).app('GET', '/v1/agents', { token: org.api_key });
       expect(res.status).toBe(200);
       expect(res.headers.get('RateLimit-Limit')).toBeNull();
       expect(errors.mock.calls.some(([line]) => String(line).includes('rate limiter unavailable'))).toBe(true);
@@ -109,11 +117,11 @@ describe('per-tenant daily call limit', () => {
 
   it('RATE_LIMIT_BYPASS (benchmarks only) skips counting', async () => {
     const org = await createOrg();
-    const app = clockedApp(new MovableClock(new Date().toISOString()), { RATE_LIMIT_BYPASS: 'true' });
+    const { clock, app } = stoppedClockApp({ RATE_LIMIT_BYPASS: 'true' });
     const res = await app('GET', '/v1/agents', { token: org.api_key });
     expect(res.status).toBe(200);
     expect(res.headers.get('RateLimit-Limit')).toBeNull();
-    expect((await ns.getByName(org.organization_id).usage(Date.now())).calls).toBe(0);
+    expect((await ns.getByName(org.organization_id).usage(clock.now().getTime())).calls).toBe(0);
     expect((await json(res)).data).toEqual([]);
   });
 });

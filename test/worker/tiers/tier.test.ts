@@ -6,13 +6,13 @@ import { TierService, checkUpgrade } from '../../../worker/features/tiers/tier.s
 import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { bindings, clockedApp, withDb } from '../../support/clocked-app.ts';
+import { MovableClock, bindings, clockedApp, testNow, withDb } from '../../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_AGENTS = TIER_CONFIG.free.max_agents!;
 
 const tierService = (db: ConstructorParameters<typeof TierService>[0]) =>
-  new TierService(db, new UsageLimiterService(ns, systemClock), new AuditService(systemClock), systemClock);
+  new TierService(db, new UsageLimiterService(ns, systemClock, { flushMs: 0, waitUntil: () => undefined }), new AuditService(systemClock), systemClock);
 
 async function createAgents(org: Org, n: number) {
   const agents = [];
@@ -22,21 +22,29 @@ async function createAgents(org: Org, n: number) {
 
 describe('GET /v1/tier', () => {
   it('reports tier, limits and usage equal to what was spent', async () => {
+    // Every request at one reading of the suite's clock, so the counts and reset_at agree on "today" even
+    // when the test runs across midnight.
+    const clock = new MovableClock(testNow().toISOString());
+    const app = clockedApp(clock);
     const org = await createOrg();
-    const [, second] = await createAgents(org, 2);
-    expect((await call('DELETE', `/v1/agents/${second.agent_id}`, { token: org.api_key })).status).toBe(200);
-    await call('GET', '/v1/agents', { token: org.api_key });
-    await ns.getByName(org.organization_id).increment('tokens', TIER_CONFIG.free.max_tokens_per_day, Date.now(), 7);
+    const created = [];
+    for (const n of [0, 1]) created.push(await app('POST', '/v1/agents', { token: org.api_key, body: agentInput(n) }));
+    expect(created.map((r) => r.status)).toEqual([201, 201]);
+    const second = await json(created[1]!);
+    expect((await app('DELETE', `/v1/agents/${second.agent_id}`, { token: org.api_key })).status).toBe(200);
+    await app('GET', '/v1/agents', { token: org.api_key });
+    await ns.getByName(org.organization_id).increment('tokens', TIER_CONFIG.free.max_tokens_per_day, clock.now().getTime(), 7);
 
-    const res = await call('GET', '/v1/tier', { token: org.api_key });
+    const res = await app('GET', '/v1/tier', { token: org.api_key });
     expect(res.status).toBe(200);
     const body = await json(res);
     // 2 creations + 1 decommission + 1 list + this request.
+    const nowMs = clock.now().getTime();
     expect(body).toEqual({
       tier: 'free',
       limits: TIER_CONFIG.free,
       usage: { agents: 1, calls_today: 5, tokens_today: 7 },
-      reset_at: new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 + 86_400_000).toISOString(),
+      reset_at: new Date(Math.floor(nowMs / 86_400_000) * 86_400_000 + 86_400_000).toISOString(),
     });
     expect(Number(res.headers.get('RateLimit-Remaining'))).toBe(TIER_CONFIG.free.max_calls_per_day! - 5);
   });

@@ -19,6 +19,7 @@ export const CreatedOrganizationSchema = z
     api_key: z.string().openapi({ description: 'Shown once; store it now.' }),
   })
   .openapi('CreatedOrganization');
+export type CreatedOrganization = z.infer<typeof CreatedOrganizationSchema>;
 
 export const createOrganizationRoute = createRoute({
   method: 'post',

@@ -3,25 +3,9 @@ import { AppError, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/pagination.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
+import type { Agent } from './contract.ts';
 
-export type AgentStatus = 'active' | 'suspended' | 'decommissioned';
-
-export interface Agent {
-  agent_id: string;
-  organization_id: string;
-  email: string;
-  owner: string;
-  agent_type: string;
-  capabilities: string[];
-  endpoint: string | null;
-  version: string | null;
-  deployment_env: string | null;
-  status: AgentStatus;
-  did: string | null;
-  did_created_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { Agent } from './contract.ts';
 
 export interface AgentInput {
   email: string;
@@ -44,6 +28,11 @@ export interface AgentHooks {
   beforeCreate?(q: Queryable, organizationId: string): Promise<void>;
   /** After the insert: identity material (the DID). May update the agent row. */
   afterCreate?(q: Queryable, agent: Agent): Promise<Partial<Agent>>;
+  /**
+   * Inside the decommission's transaction, with the agent's row locked and before its status changes: ends
+   * what speaks for the agent (credentials, delegations). Answers a summary for the audit event's payload.
+   */
+  onDecommission?(q: Queryable, agent: Agent, actor: string): Promise<Record<string, unknown>>;
   /** After commit of any change: cache invalidation, analytics. */
   afterCommit?(agent: Agent, change: 'created' | 'updated' | 'decommissioned'): Promise<void>;
 }
@@ -62,7 +51,7 @@ export function toAgent(row: Record<string, unknown>): Agent {
     endpoint: (row.endpoint as string | null) ?? null,
     version: (row.version as string | null) ?? null,
     deployment_env: (row.deployment_env as string | null) ?? null,
-    status: row.status as AgentStatus,
+    status: row.status as Agent['status'],
     did: (row.did as string | null) ?? null,
     did_created_at: toIsoOrNull(row.did_created_at),
     created_at: toIsoOrNull(row.created_at)!,
@@ -172,20 +161,25 @@ export class AgentService {
     return agent;
   }
 
-  /** Marks the agent decommissioned (idempotent). Its DID document becomes deactivated. */
+  /**
+   * Marks the agent decommissioned (idempotent), and in the same transaction ends what speaks for it (the
+   * onDecommission hook: its credentials and delegation chains). Its DID document becomes deactivated.
+   * Access tokens already issued stay valid until they expire. Throws `not_found`.
+   */
   async decommission(organizationId: string, agentId: string, actor: string): Promise<Agent> {
     let changed = false;
     const agent = await this.db.tx(async (q) => {
       const current = await this.#lock(q, organizationId, agentId);
       if (current.status === 'decommissioned') return current;
       changed = true;
+      const ended = (await this.hooks.onDecommission?.(q, current, actor)) ?? {};
       const [row] = await q.query(
         `UPDATE agents SET status = 'decommissioned', decommissioned_at = now(), updated_at = now()
          WHERE agent_id = $1 AND organization_id = $2 RETURNING ${COLUMNS}`,
         [agentId, organizationId],
       );
       const updated = toAgent(row!);
-      await this.audit.append(q, organizationId, { event_type: 'agent.decommissioned', actor, subject: agentId });
+      await this.audit.append(q, organizationId, { event_type: 'agent.decommissioned', actor, subject: updated.agent_id, payload: ended });
       await this.events?.announce(q, organizationId, 'agent.decommissioned', { agent: updated });
       return updated;
     });

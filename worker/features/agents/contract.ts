@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { AgentId, LimitQuery, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
 const capability = z.string().trim().min(1).max(100);
@@ -40,12 +40,13 @@ export const AgentSchema = z
     updated_at: z.string(),
   })
   .openapi('Agent');
+export type Agent = z.infer<typeof AgentSchema>;
 
 export const AgentListSchema = z
   .object({ data: z.array(AgentSchema), next_cursor: z.string().nullable() })
   .openapi('AgentList');
 
-export const AgentParams = z.object({ agent_id: Uuid.openapi({ param: { name: 'agent_id', in: 'path' } }) });
+export const AgentParams = z.object({ agent_id: AgentId.openapi({ param: { name: 'agent_id', in: 'path' } }) });
 export const CredentialParams = AgentParams.extend({
   credential_id: Uuid.openapi({ param: { name: 'credential_id', in: 'path' } }),
 });
@@ -63,6 +64,7 @@ export const IssuedCredentialSchema = z
     expires_at: z.string().nullable(),
   })
   .openapi('IssuedCredential');
+export type IssuedCredential = z.infer<typeof IssuedCredentialSchema>;
 
 export const CredentialSchema = z
   .object({
@@ -74,6 +76,7 @@ export const CredentialSchema = z
     status: z.enum(['active', 'expired', 'revoked']),
   })
   .openapi('Credential');
+export type Credential = z.infer<typeof CredentialSchema>;
 
 const base = { tags: ['agents'], ...tenantAudience };
 
@@ -118,6 +121,9 @@ export const deleteAgentRoute = createRoute({
   method: 'delete',
   path: '/v1/agents/{agent_id}',
   summary: 'Decommission an agent (its DID document becomes deactivated)',
+  description:
+    'Idempotent. In the same transaction, revokes the agent’s live credentials and every live delegation chain in which it is ' +
+    'delegator or delegatee (in any tenant), with every chain derived from them. Access tokens already issued stay valid until they expire.',
   request: { params: AgentParams },
   responses: { 200: jsonResponse(AgentSchema, 'Decommissioned'), ...tenantProblems },
 });

@@ -1,27 +1,12 @@
-import type { Db } from '../../platform/db.ts';
+import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { randomToken, sha256Hex } from '../../platform/crypto.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from './agent.service.ts';
+import type { Credential, IssuedCredential } from './contract.ts';
 
 export const DEFAULT_CREDENTIAL_DAYS = 90;
-
-export interface Credential {
-  credential_id: string;
-  client_id: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  status: 'active' | 'expired' | 'revoked';
-}
-
-export interface IssuedCredential {
-  credential_id: string;
-  client_id: string;
-  client_secret: string;
-  expires_at: string | null;
-}
 
 /** Client secrets for an agent's client_credentials grant. */
 export class CredentialService {
@@ -92,6 +77,27 @@ export class CredentialService {
       revoked_at: toIsoOrNull(r.revoked_at),
       status: r.revoked_at ? 'revoked' : r.expires_at && Date.parse(toIsoOrNull(r.expires_at)!) <= now ? 'expired' : 'active',
     }));
+  }
+
+  /**
+   * Revokes every live credential of the agent inside the caller's transaction (the agent's decommission),
+   * each with its `credential.revoked` audit and webhook event (`reason: "agent_decommissioned"`). Answers
+   * how many were revoked.
+   */
+  async revokeAllOf(q: Queryable, organizationId: string, agentId: string, actor: string): Promise<number> {
+    const now = this.clock.now().toISOString();
+    const rows = await q.query<{ credential_id: string }>(
+      `UPDATE credentials SET revoked_at = $3
+       WHERE agent_id = $1 AND organization_id = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)
+       RETURNING credential_id`,
+      [agentId, organizationId, now],
+    );
+    for (const { credential_id } of rows.sort((a, b) => (a.credential_id < b.credential_id ? -1 : 1))) {
+      const details = { agent_id: agentId, reason: 'agent_decommissioned' };
+      await this.audit.append(q, organizationId, { event_type: 'credential.revoked', actor, subject: credential_id, payload: details });
+      await this.events?.announce(q, organizationId, 'credential.revoked', { credential_id, ...details });
+    }
+    return rows.length;
   }
 
   /** Revokes a credential (idempotent). Throws `not_found` for unknown or foreign ids. */

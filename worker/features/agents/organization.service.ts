@@ -2,13 +2,7 @@ import type { Db } from '../../platform/db.ts';
 import { randomToken, sha256Hex } from '../../platform/crypto.ts';
 import type { TierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-
-export interface CreatedOrganization {
-  organization_id: string;
-  name: string;
-  tier: TierName;
-  api_key: string;
-}
+import type { CreatedOrganization } from './admin-contract.ts';
 
 /** Builds a tenant API key: `aidp_<key id>_<secret>`. The key id is the lookup handle; only the hash is kept. */
 export async function newApiKey(): Promise<{ keyId: string; key: string; hash: string }> {

@@ -25,6 +25,7 @@ export const TokenTrendSchema = z
     series: z.array(z.object({ date: z.string().openapi({ example: '2026-01-31' }), count: z.number().int() })),
   })
   .openapi('TokenTrend');
+export type TokenTrend = z.infer<typeof TokenTrendSchema>;
 
 export const ActivityHeatmapSchema = z
   .object({
@@ -37,6 +38,7 @@ export const ActivityHeatmapSchema = z
     ),
   })
   .openapi('ActivityHeatmap');
+export type ActivityHeatmap = z.infer<typeof ActivityHeatmapSchema>;
 
 export const AgentUsageSchema = z
   .object({
@@ -44,6 +46,7 @@ export const AgentUsageSchema = z
     agents: z.array(z.object({ agent_id: z.string().uuid(), name: z.string(), token_count: z.number().int() })),
   })
   .openapi('AgentUsage');
+export type AgentUsage = z.infer<typeof AgentUsageSchema>;
 
 const base = { tags: ['analytics'], ...tenantAudience };
 

@@ -3,43 +3,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { notFound, validationFailed } from '../../platform/errors.ts';
 import { fromBase64Url, toBase64Url, utf8 } from '../../platform/encoding.ts';
 import { GENESIS_HASH, computeAuditHash, type AuditRow } from './audit.service.ts';
-
-/** Why a chain failed verification, at `first_broken_seq`. */
-export type ChainBreakReason =
-  /** No event at this seq although later ones (or the head) say there should be one: a deleted row. */
-  | 'missing_event'
-  /** An event where none belongs: below seq 1, or past the organization's head (an inserted row). */
-  | 'unexpected_event'
-  /** The event's prev_hash is not the previous event's hash. */
-  | 'prev_hash_mismatch'
-  /** The event's stored hash is not the hash of its contents: a changed, moved or re-hashed row. */
-  | 'hash_mismatch'
-  /** The last event's hash is not the organization's recorded head hash (a rewritten or truncated tail). */
-  | 'head_mismatch'
-  /** The event at the checkpoint no longer has the hash it had when it was verified. */
-  | 'checkpoint_mismatch';
-
-export interface ChainVerification {
-  verified: boolean;
-  /** Events walked by this verification. */
-  checked: number;
-  /** Lowest seq at which the stored chain differs from a valid one; null when verified. */
-  first_broken_seq: number | null;
-  reason: ChainBreakReason | null;
-  /** True when the walk started at seq 1 (asked for, or forced by a missing or broken checkpoint). */
-  full: boolean;
-  /** First seq this walk recomputed. */
-  from_seq: number;
-  /** The organization's chain head when the verification started. */
-  head_seq: number;
-  /** Last verified seq kept as the checkpoint after this call. */
-  checkpoint_seq: number;
-}
-
-export interface AuditEventPage {
-  data: AuditRow[];
-  next_cursor: string | null;
-}
+import type { AuditEventPage, ChainBreakReason, ChainVerification } from './contract.ts';
 
 interface HeadRow {
   audit_head_seq: string;

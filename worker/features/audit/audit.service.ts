@@ -2,6 +2,7 @@ import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
+import type { AuditEvent } from './contract.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -15,18 +16,8 @@ export interface AuditEventInput {
   payload?: Record<string, unknown>;
 }
 
-export interface AuditRow {
-  organization_id: string;
-  seq: number;
-  event_id: string;
-  event_type: string;
-  actor: string;
-  subject: string | null;
-  payload: Record<string, unknown>;
-  occurred_at: string;
-  prev_hash: string;
-  hash: string;
-}
+/** An event of the chain as stored and served (the AuditEvent contract). */
+export type AuditRow = AuditEvent;
 
 /** The exact bytes hashed for one event: the previous hash, a newline, the canonical event. */
 export function auditHashInput(row: Omit<AuditRow, 'hash'>): string {

@@ -10,6 +10,7 @@ import type { TierService, UpgradeCheckout } from '../tiers/tier.service.ts';
 import { checkoutIdempotencyKey, type CheckoutRequest } from './checkout-idempotency.ts';
 import { StripeEventShape } from './stripe-objects.ts';
 import { StripeEventApplier } from './stripe-event-applier.ts';
+import type { SubscriptionStatus, WebhookOutcome } from './contract.ts';
 
 /** What billing needs from the configuration (`billingSettings(config)` builds it). */
 export interface BillingSettings {
@@ -37,20 +38,6 @@ export function billingSettings(config: Config): BillingSettings {
   };
 }
 
-export interface SubscriptionStatus {
-  status: string;
-  current_period_end: string | null;
-  stripe_subscription_id: string | null;
-}
-
-/** What a webhook delivery did: `applied` its effects, was a `duplicate` of a handled event, or was `ignored`. */
-export interface WebhookOutcome {
-  received: true;
-  event_id: string;
-  outcome: 'applied' | 'duplicate' | 'ignored';
-  reason?: string;
-}
-
 const notConfigured = (what = 'STRIPE_SECRET_KEY is unset') =>
   new AppError('billing_not_configured', `Billing is not configured on this deployment (${what})`);
 
@@ -76,7 +63,7 @@ export class BillingService implements UpgradeCheckout {
     private readonly db: Db,
     audit: AuditService,
     private readonly clock: Clock,
-    tiers: Pick<TierService, 'applyUpgrade'>,
+    tiers: Pick<TierService, 'applyUpgrade' | 'isUpgrade'>,
     events: EventAnnouncer | undefined,
     /** Makes this request's Stripe client; undefined without STRIPE_SECRET_KEY. */
     private readonly stripe: () => Stripe | undefined,

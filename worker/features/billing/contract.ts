@@ -30,7 +30,9 @@ export const SubscriptionSchema = z
     stripe_subscription_id: z.string().nullable(),
   })
   .openapi('BillingSubscription');
+export type SubscriptionStatus = z.infer<typeof SubscriptionSchema>;
 
+/** What a webhook delivery did: `applied` its effects, was a `duplicate` of a handled event, or was `ignored`. */
 export const WebhookOutcomeSchema = z
   .object({
     received: z.literal(true),
@@ -39,6 +41,7 @@ export const WebhookOutcomeSchema = z
     reason: z.string().optional(),
   })
   .openapi('StripeWebhookOutcome');
+export type WebhookOutcome = z.infer<typeof WebhookOutcomeSchema>;
 
 const providerProblem = {
   502: { description: 'Stripe failed', content: { 'application/problem+json': { schema: ProblemSchema } } },

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { AgentId, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
 
 const tags = ['Delegations'];
@@ -7,8 +7,8 @@ const disabled = ' Answers 404 when `A2A_ENABLED=false`.';
 
 export const CreateDelegationBody = z
   .object({
-    delegator_id: Uuid.openapi({ description: 'An active agent of this tenant' }),
-    delegatee_id: Uuid.openapi({ description: 'An active agent (of any tenant)' }),
+    delegator_id: AgentId.openapi({ description: 'An active agent of this tenant' }),
+    delegatee_id: AgentId.openapi({ description: 'An active agent (of any tenant)' }),
     scope: z.string().trim().min(1).max(2048).openapi({ description: 'Space-separated; a subset of the delegator’s capabilities', example: 'search' }),
     expires_in: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Seconds; default 300, capped by node-oidc’s DELEGATION_MAX_TTL_SECONDS' }),
   })
@@ -16,7 +16,7 @@ export const CreateDelegationBody = z
   .openapi('CreateDelegation');
 
 export const VerifyDelegationBody = z
-  .object({ token: z.string().min(1).max(8192), delegatee_id: Uuid })
+  .object({ token: z.string().min(1).max(8192), delegatee_id: AgentId })
   .strict()
   .openapi('VerifyDelegation');
 
@@ -24,7 +24,7 @@ const CreatedDelegation = z
   .object({ chain_id: z.string().uuid(), token: z.string().openapi({ description: 'ES256 JWT signed by node-oidc (`act.sub` = delegatee)' }), expires_at: z.string() })
   .openapi('CreatedDelegation');
 
-const VerifiedDelegation = z
+export const VerifiedDelegationSchema = z
   .object({
     valid: z.literal(true),
     chain_id: z.string().uuid(),
@@ -36,6 +36,7 @@ const VerifiedDelegation = z
     expires_at: z.string(),
   })
   .openapi('VerifiedDelegation');
+export type VerifiedDelegation = z.infer<typeof VerifiedDelegationSchema>;
 
 const RevokedDelegation = z
   .object({ chain_id: z.string().uuid(), status: z.literal('revoked'), revoked_at: z.string() })
@@ -64,11 +65,13 @@ export const verifyDelegationRoute = createRoute({
   summary: 'Verify a delegation token for its delegatee',
   description:
     'Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from ' +
-    'are active (read on every call: a revocation applies to the next verification). 401 `delegation_invalid` with `reason` ' +
+    'are active (read on every call: a revocation applies to the next verification). Answers only a tenant party to the chain ' +
+    '(one of its agents is the subject, a delegator or the delegatee); any other tenant gets the answer of a token not on record ' +
+    '(`unknown_chain`). 401 `delegation_invalid` with `reason` ' +
     `(\`malformed\`, \`signature\`, \`expired\`, \`delegatee_mismatch\`, \`revoked\`, \`unknown_chain\`).${disabled}`,
   request: jsonBody(VerifyDelegationBody),
   responses: {
-    200: jsonResponse(VerifiedDelegation, 'The delegation is valid'),
+    200: jsonResponse(VerifiedDelegationSchema, 'The delegation is valid'),
     ...tenantProblems,
     ...pick(503),
   },

@@ -6,43 +6,25 @@ import type { NodeOidc } from '../oidc/node-oidc.ts';
 import { nodeOidcKeys, type NodeOidcJwksOptions } from '../oidc/node-oidc-jwks.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { VerifiedDelegation } from './contract.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
+import type { DelegationRecord } from '../../../shared/oidc-link.ts';
+import { chainWithAncestors, revokeWithDescendants, shareLockChains } from './delegation-chains.ts';
+import type { ExchangeRefusal } from './exchange-record.ts';
+import type { TokenReservation } from '../oidc/oidc-token.service.ts';
 
 /** The claim that carries the chain id (node-oidc/src/delegation.ts). */
 export const CHAIN_CLAIM = 'delegation_chain_id';
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Chain ids are UUIDs in the same canonical spelling as agent ids. */
+const isChainId = isAgentId;
 
 export interface CreateDelegationInput {
   delegator_id: string;
   delegatee_id: string;
   scope: string;
   expires_in?: number;
-}
-
-export interface VerifiedDelegation {
-  valid: true;
-  chain_id: string;
-  delegator_id: string;
-  delegatee_id: string;
-  subject_id: string;
-  scope: string;
-  depth: number;
-  expires_at: string;
-}
-
-interface ChainRow {
-  chain_id: string;
-  organization_id: string;
-  parent_chain_id: string | null;
-  depth: number;
-  delegator_id: string;
-  delegatee_id: string;
-  scope: string;
-  status: string;
-  expires_at: string;
-  revoked_at: string | null;
-  token_jti: string;
 }
 
 export interface DelegationSettings {
@@ -116,6 +98,10 @@ export class DelegationService {
     }
     const expiresAt = toIso(signed.body.expires_at);
     await this.db.tx(async (q) => {
+      // Checked again under lock: a decommission that committed since the check above ends this delegation too.
+      if (!(await this.#lockActiveAgents(q, [delegatorId, delegateeId]))) {
+        throw new AppError('agent_not_active', 'The delegator or the delegatee is no longer active');
+      }
       await q.query(
         `INSERT INTO delegation_chains (chain_id, organization_id, parent_chain_id, depth, subject_id, delegator_id,
            delegatee_id, scope, status, created_at, expires_at, token_jti)
@@ -128,54 +114,84 @@ export class DelegationService {
   }
 
   /**
-   * Audit entry and `delegation.created` event for a chain the token exchange grant recorded (node-oidc
-   * wrote the row). Does nothing for an unknown chain id.
+   * Records the chain a token exchange made (node-oidc signed the token and sends `record`; it writes no
+   * row): the chain row, its `delegation.created` audit event and webhook outbox row, in one transaction,
+   * before the token is handed out. What node-oidc checked and may have changed since is checked again under
+   * lock: both agents active, the parent chain and its ancestors active and unexpired. Answers a refusal
+   * (then no token may be handed out) or undefined once recorded. Throws TypeError when the record does not
+   * match the reservation, and rejects when the database fails.
    */
-  async recordExchange(chainId: string): Promise<void> {
-    if (!UUID.test(chainId)) return;
-    await this.db.tx(async (q) => {
-      const [row] = await q.query<ChainRow>('SELECT * FROM delegation_chains WHERE chain_id = $1', [chainId]);
-      if (!row) return;
-      await this.#announceCreated(q, row.organization_id, `agent:${row.delegator_id}`, {
-        chain_id: row.chain_id,
-        parent_chain_id: row.parent_chain_id,
-        delegator_id: row.delegator_id,
-        delegatee_id: row.delegatee_id,
-        scope: row.scope,
-        expires_at: toIso(row.expires_at),
+  async recordExchange(record: DelegationRecord, reservation: TokenReservation): Promise<ExchangeRefusal | undefined> {
+    if (record.delegator_id !== reservation.agentId || record.organization_id !== reservation.organizationId) {
+      throw new TypeError('node-oidc recorded a delegation for another client than the one counted');
+    }
+    return this.db.tx(async (q) => {
+      if (!(await this.#lockActiveAgents(q, [record.delegator_id, record.delegatee_id]))) {
+        return { error: 'invalid_target', description: 'the delegator or the delegatee is no longer active' };
+      }
+      if (record.parent_chain_id) {
+        const ancestors = (await chainWithAncestors(q, record.parent_chain_id)).map((r) => r.chain_id);
+        const locked = ancestors.length ? await shareLockChains(q, ancestors) : [];
+        const now = this.clock.now().getTime();
+        if (locked.length === 0 || locked.some((r) => r.status !== 'active' || Date.parse(toIso(r.expires_at)) <= now)) {
+          return { error: 'invalid_grant', description: 'the subject delegation is revoked or expired' };
+        }
+      }
+      await q.query(
+        `INSERT INTO delegation_chains (chain_id, organization_id, parent_chain_id, depth, subject_id, delegator_id,
+           delegatee_id, scope, status, created_at, expires_at, token_jti)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, $11)`,
+        [
+          record.chain_id,
+          record.organization_id,
+          record.parent_chain_id,
+          record.depth,
+          record.subject_id,
+          record.delegator_id,
+          record.delegatee_id,
+          record.scope,
+          this.clock.now().toISOString(),
+          record.expires_at,
+          record.token_jti,
+        ],
+      );
+      await this.#announceCreated(q, record.organization_id, `agent:${record.delegator_id}`, {
+        chain_id: record.chain_id,
+        parent_chain_id: record.parent_chain_id,
+        delegator_id: record.delegator_id,
+        delegatee_id: record.delegatee_id,
+        scope: record.scope,
+        expires_at: toIso(record.expires_at),
       });
+      return undefined;
     });
   }
 
   /**
-   * Verifies a delegation token for `delegateeId`: node-oidc's signature (ES256, JWKS cached in the isolate,
-   * refetched on an unknown kid), not expired, the current actor (`act.sub`) is the delegatee, and the chain
-   * row and all its ancestors are active and unexpired. Throws 401 `delegation_invalid` with `reason`
-   * (`malformed`, `signature`, `expired`, `delegatee_mismatch`, `revoked`, `unknown_chain`), or 503 `oidc_unavailable`.
+   * Verifies a delegation token for `delegateeId` on behalf of `organizationId`: node-oidc's signature
+   * (ES256, JWKS cached in the isolate, refetched on an unknown kid), not expired, the chain on record and
+   * the calling tenant party to it, the current actor (`act.sub`) is the delegatee, and the chain row and
+   * all its ancestors are active and unexpired. A tenant is party to a chain when one of its agents is on
+   * it: the subject, a delegator or the delegatee. Anyone else gets exactly the answer a token that is not
+   * on record gets, so the answer tells them nothing about the chain. Throws 401 `delegation_invalid` with
+   * `reason` (`malformed`, `signature`, `expired`, `unknown_chain`, `delegatee_mismatch`, `revoked`), or 503
+   * `oidc_unavailable`.
    */
-  async verify(token: string, delegateeId: string): Promise<VerifiedDelegation> {
+  async verify(organizationId: string, token: string, delegateeId: string): Promise<VerifiedDelegation> {
     const now = this.clock.now();
     const payload = await this.#verifySignature(token, now);
     const chainId = payload[CHAIN_CLAIM];
     const act = payload.act as { sub?: unknown } | undefined;
-    if (typeof chainId !== 'string' || !UUID.test(chainId) || typeof act?.sub !== 'string' || typeof payload.jti !== 'string') {
+    if (!isChainId(chainId) || typeof act?.sub !== 'string' || typeof payload.jti !== 'string') {
       throw invalid('malformed', 'The token is not a delegation token');
     }
-    if (act.sub.toLowerCase() !== delegateeId.toLowerCase()) throw invalid('delegatee_mismatch', 'The delegation was not made to this agent');
-
-    const rows = await this.db.query<ChainRow>(
-      `WITH RECURSIVE up AS (
-         SELECT * FROM delegation_chains WHERE chain_id = $1
-         UNION ALL
-         SELECT d.* FROM delegation_chains d JOIN up ON d.chain_id = up.parent_chain_id
-       )
-       SELECT * FROM up ORDER BY depth DESC`,
-      [chainId],
-    );
+    const rows = await chainWithAncestors(this.db, chainId);
     const self = rows[0];
-    if (!self || self.chain_id !== chainId || self.token_jti !== payload.jti || self.delegatee_id !== act.sub.toLowerCase()) {
+    const party = rows.some((r) => r.organization_id === organizationId || r.delegatee_organization_id === organizationId);
+    if (!self || self.chain_id !== chainId || self.token_jti !== payload.jti || self.delegatee_id !== act.sub || !party) {
       throw invalid('unknown_chain', 'The delegation is not on record');
     }
+    if (act.sub !== delegateeId.toLowerCase()) throw invalid('delegatee_mismatch', 'The delegation was not made to this agent');
     if (rows.some((r) => r.status !== 'active')) throw invalid('revoked', 'The delegation or one it derives from is revoked');
     if (rows.some((r) => Date.parse(toIso(r.expires_at)) <= now.getTime())) throw invalid('expired', 'The delegation or one it derives from has expired');
     return {
@@ -204,18 +220,7 @@ export class DelegationService {
       if (!row) throw notFound('Delegation');
       if (row.status === 'revoked') return { chain_id: chainId, status: 'revoked' as const, revoked_at: toIso(row.revoked_at!) };
       const revokedAt = this.clock.now().toISOString();
-      const revoked = await q.query<{ chain_id: string }>(
-        `WITH RECURSIVE down AS (
-           SELECT chain_id FROM delegation_chains WHERE chain_id = $1
-           UNION
-           SELECT d.chain_id FROM delegation_chains d JOIN down ON d.parent_chain_id = down.chain_id
-         )
-         UPDATE delegation_chains SET status = 'revoked', revoked_at = $2
-         WHERE chain_id IN (SELECT chain_id FROM down) AND status = 'active'
-         RETURNING chain_id`,
-        [chainId, revokedAt],
-      );
-      const descendants = revoked.map((r) => r.chain_id).filter((id) => id !== chainId);
+      const descendants = (await revokeWithDescendants(q, chainId, revokedAt)).filter((id) => id !== chainId);
       await this.audit.append(q, organizationId, {
         event_type: 'delegation.revoked',
         actor,
@@ -225,6 +230,16 @@ export class DelegationService {
       await this.events.announce(q, organizationId, 'delegation.revoked', { chain_id: chainId, revoked_at: revokedAt, descendants_revoked: descendants });
       return { chain_id: chainId, status: 'revoked' as const, revoked_at: revokedAt };
     });
+  }
+
+  /** Locks the agents' rows FOR SHARE; true when every one of them exists and is active. */
+  async #lockActiveAgents(q: Queryable, agentIds: string[]): Promise<boolean> {
+    const ids = [...new Set(agentIds)];
+    const rows = await q.query<{ status: string }>(
+      'SELECT status FROM agents WHERE agent_id = ANY($1::uuid[]) ORDER BY agent_id FOR SHARE',
+      [ids],
+    );
+    return rows.length === ids.length && rows.every((r) => r.status === 'active');
   }
 
   async #announceCreated(q: Queryable, organizationId: string, actor: string, data: Record<string, unknown>) {

@@ -21,7 +21,7 @@ export function delegationRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(verifyDelegationRoute, async (c) => {
     const { token, delegatee_id } = c.req.valid('json');
-    return c.json(await c.var.services.delegations.verify(token, delegatee_id), 200);
+    return c.json(await c.var.services.delegations.verify(c.var.tenant.organizationId, token, delegatee_id), 200);
   });
 
   app.openapi(revokeDelegationRoute, async (c) => {

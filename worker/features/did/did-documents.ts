@@ -1,57 +1,12 @@
 import { sha256Hex } from '../../platform/crypto.ts';
+import type { AgentCard, DidDocument, DidDocumentMetadata, PublicJwk, ServiceEntry, VerificationMethod } from './contract.ts';
 
-/** Shapes of the did:web documents, resolution results and agent cards, and pure builders for them. */
+/** Pure builders of the did:web documents, resolution results and agent cards (shapes: contract.ts). */
+
+export type { AgentCard, DidDocument, DidDocumentMetadata, PublicJwk, ServiceEntry, VerificationMethod } from './contract.ts';
 
 export const DID_CONTEXT = ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/suites/jws-2020/v1'];
 export const DID_RESOLUTION_CONTEXT = 'https://w3id.org/did-resolution/v1';
-
-export interface PublicJwk {
-  kty: 'EC';
-  crv: 'P-256';
-  x: string;
-  y: string;
-}
-
-export interface VerificationMethod {
-  id: string;
-  type: 'JsonWebKey2020';
-  controller: string;
-  publicKeyJwk: PublicJwk;
-}
-
-export interface ServiceEntry {
-  id: string;
-  type: string;
-  serviceEndpoint: string;
-}
-
-export interface DidDocument {
-  '@context': string[];
-  id: string;
-  verificationMethod: VerificationMethod[];
-  authentication: string[];
-  assertionMethod: string[];
-  service?: ServiceEntry[];
-}
-
-export interface DidDocumentMetadata {
-  created: string;
-  updated: string;
-  deactivated: boolean;
-}
-
-/** AGNTCY agent card (api.md). */
-export interface AgentCard {
-  did: string;
-  name: string;
-  agentType: string;
-  capabilities: string[];
-  owner: string;
-  version: string | null;
-  deploymentEnv: string | null;
-  identityProvider: string;
-  issuedAt: string;
-}
 
 /**
  * What the caches hold for one DID: everything its four representations are made of. `tag` is a digest

@@ -58,6 +58,7 @@ export const PartnerSchema = z
     expires_at: z.string().nullable(),
   })
   .openapi('FederationPartner');
+export type Partner = z.infer<typeof PartnerSchema>;
 
 export const PartnerParams = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) });
 
@@ -72,6 +73,7 @@ export const VerifiedSchema = z
     claims: z.record(z.string(), z.unknown()),
   })
   .openapi('FederationVerifyResult');
+export type VerifiedToken = z.infer<typeof VerifiedSchema>;
 
 const admin = { tags: ['federation'], ...operatorAudience };
 

@@ -4,15 +4,14 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
 import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
-import { checkClaims } from './claims.ts';
 import { partnerInvalid, verificationFailed } from './errors.ts';
 import { issuerMemory as defaultMemory, type CachedPartner, type IssuerMemory } from './issuer-memory.ts';
 import { loadRemoteJwks } from './jwks-fetch.ts';
 import { JwksStore } from './jwks-store.ts';
 import { parseJsonObject, parseJws } from './jws.ts';
 import { PARTNER_COLUMNS, toCachedPartner, toPartner, type Partner, type PartnerInput, type PartnerPatch, type PartnerStatus } from './partner.ts';
-import { keyOrThrow, selectKey } from './select-key.ts';
-import { verifySignature } from './verify-signature.ts';
+import { verifyPartnerToken } from './verify-token.ts';
+import type { VerifiedToken } from './contract.ts';
 
 export type { Partner, PartnerInput, PartnerPatch } from './partner.ts';
 
@@ -25,14 +24,6 @@ export type FederationConfig = Pick<
   | 'FEDERATION_PARTNER_CACHE_TTL_SECONDS'
   | 'ALLOW_PRIVATE_URLS'
 >;
-
-export interface VerifiedToken {
-  valid: true;
-  issuer: string;
-  subject: string | null;
-  organization_id: string;
-  claims: Record<string, unknown>;
-}
 
 /**
  * Federation partners (other identity providers) and verification of the tokens they issue.
@@ -178,10 +169,11 @@ export class FederationService {
   }
 
   /**
-   * Verifies a partner-issued JWT for the tenant `tenantOrganizationId`: header parsed without trust, only
-   * RS256/PS256/ES256/ES384/EdDSA matching the key's type, partner by exact `iss`, status and expiry,
-   * key by `kid` (one cooldown-limited refetch on a miss), signature, then `exp`/`nbf`/`iat` with
-   * FEDERATION_CLOCK_SKEW_SECONDS, audiences and the organization rule (see the class comment).
+   * Verifies a partner-issued JWT for the tenant `tenantOrganizationId`: shape checked without trust
+   * (parseJws), partner by exact `iss`, its status and expiry, then jose's jwtVerify (verify-token.ts):
+   * only RS256/PS256/ES256/ES384/EdDSA matching the key's type, key by `kid` (one cooldown-limited refetch
+   * on a miss), signature, `exp`/`nbf`/`iat` with FEDERATION_CLOCK_SKEW_SECONDS, audiences, and the
+   * organization rule (see the class comment).
    * Throws FederationVerificationError (401 `federation_verification_failed`) with `reason`.
    */
   async verifyFederatedToken(token: string, tenantOrganizationId: string): Promise<VerifiedToken> {
@@ -199,23 +191,23 @@ export class FederationService {
       throw verificationFailed('partner_expired', 'The federation partner has expired');
     }
 
-    const keySet = await this.#jwks.current(partner, nowMs);
-    let selection = keySet ? selectKey(keySet, parsed.alg, parsed.kid) : ({ miss: 'unknown' } as const);
-    if ('miss' in selection && selection.miss === 'unknown') {
-      const fresh = await this.#jwks.refresh(partner, nowMs, (ks) => 'key' in selectKey(ks, parsed.alg, parsed.kid));
-      if (fresh) selection = selectKey(fresh, parsed.alg, parsed.kid);
-    }
-    await verifySignature(parsed, keyOrThrow(selection, parsed.alg, parsed.kid));
-
-    const { organizationId } = checkClaims(claims, {
-      nowSeconds: Math.floor(nowMs / 1000),
-      skewSeconds: this.#config.FEDERATION_CLOCK_SKEW_SECONDS,
-      audiences: partner.audiences,
-      organizationClaim: partner.organizationClaim,
-      allowedOrganizations: partner.allowedOrganizations,
-      tenantOrganizationId,
-    });
-    return { valid: true, issuer, subject: (claims.sub as string | undefined) ?? null, organization_id: organizationId, claims };
+    const { claims: verified, organizationId } = await verifyPartnerToken(
+      parsed,
+      {
+        current: () => this.#jwks.current(partner, nowMs),
+        refresh: (wanted) => this.#jwks.refresh(partner, nowMs, wanted),
+      },
+      {
+        issuer: partner.issuer,
+        nowMs,
+        skewSeconds: this.#config.FEDERATION_CLOCK_SKEW_SECONDS,
+        audiences: partner.audiences,
+        organizationClaim: partner.organizationClaim,
+        allowedOrganizations: partner.allowedOrganizations,
+        tenantOrganizationId,
+      },
+    );
+    return { valid: true, issuer, subject: verified.sub ?? null, organization_id: organizationId, claims: verified };
   }
 
   /** The partner for `iss`, from isolate memory while fresh, else Postgres. Unknown issuers are not cached. */

@@ -55,10 +55,10 @@ export class JwksStore {
    * when it satisfies `wanted`, else one fetch if this cooldown window has not had one. Undefined when
    * nothing new could be had.
    */
-  async refresh(partner: PartnerRef, nowMs: number, wanted: (ks: KeySet) => boolean): Promise<KeySet | undefined> {
+  async refresh(partner: PartnerRef, nowMs: number, wanted: (ks: KeySet) => Promise<boolean>): Promise<KeySet | undefined> {
     const known = this.#memory.get(partner.issuer)?.keys?.fetchedAtMs ?? -Infinity;
     const stored = await this.#fromRedis(partner, known);
-    if (stored && wanted(stored)) return stored;
+    if (stored && (await wanted(stored))) return stored;
     return this.#fetch(partner, nowMs, true);
   }
 

@@ -1,8 +1,8 @@
-import { decodeBase64urlStrict } from './base64url.ts';
+import { decodeBase64urlStrict, isCanonicalBase64url } from './base64url.ts';
 import { verificationFailed } from './errors.ts';
-import { isFederationAlg, type FederationAlg } from './key-policy.ts';
+import { type FederationAlg, isFederationAlg } from './key-policy.ts';
 
-/** A compact JWS whose structure has been checked; nothing in it is trusted yet. */
+/** A compact JWS whose shape has been checked; nothing in it is trusted yet. */
 export interface ParsedJws {
   readonly token: string;
   readonly header: Readonly<Record<string, unknown>>;
@@ -10,12 +10,7 @@ export interface ParsedJws {
   readonly kid: string | undefined;
   /** Decoded payload bytes (not yet JSON-parsed: a JWS payload need not be JSON). */
   readonly payload: Uint8Array;
-  /** ASCII bytes of `header.payload`, what the signature covers. */
-  readonly signingInput: Uint8Array<ArrayBuffer>;
-  readonly signature: Uint8Array<ArrayBuffer>;
 }
-
-const encoder = new TextEncoder();
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -30,11 +25,13 @@ export function parseJsonObject(bytes: Uint8Array): Record<string, unknown> | un
 }
 
 /**
- * Checks a compact JWS without trusting it: size cap, exactly three canonical base64url parts, a JSON
- * object header whose `alg` is one of FEDERATION_ALGS (so `none` and every HMAC algorithm stop here), no
- * `crit` (we implement no JWS extension, so every critical parameter is unknown), and a string `kid` when
- * present. `jku`, `x5u`, `x5c` and `jwk` are left in the header and never read.
- * Throws FederationVerificationError: `token_too_large`, `malformed`, `alg_not_allowed`.
+ * Checks the shape of a compact JWS before anything trusts it, with rules stricter than jose's: a size
+ * cap, exactly three parts in canonical base64url (one encoding per byte string, so a token cannot be
+ * re-encoded into a "different" one that still verifies), a JSON object header whose `alg` is one of
+ * FEDERATION_ALGS (so `none` and every HMAC algorithm stop here, named for what they are), no `crit` at
+ * all (jose would accept `b64`), and a string `kid` when present. `jku`, `x5u`, `x5c` and `jwk` are left
+ * in the header and never read. Throws FederationVerificationError: `token_too_large`, `malformed`,
+ * `alg_not_allowed`.
  */
 export function parseJws(token: string, maxBytes: number): ParsedJws {
   // Length in UTF-16 units; any non-ASCII character makes the token malformed below anyway.
@@ -50,12 +47,12 @@ export function parseJws(token: string, maxBytes: number): ParsedJws {
   if (!isFederationAlg(header.alg)) {
     throw verificationFailed('alg_not_allowed', `Algorithm ${JSON.stringify(header.alg ?? null)} is not accepted`);
   }
-  if (header.crit !== undefined) throw verificationFailed('malformed', 'Token names critical header parameters we do not support');
-  if (header.kid !== undefined && typeof header.kid !== 'string') throw verificationFailed('malformed', 'Token "kid" is not a string');
+  if (header.crit !== undefined)
+    throw verificationFailed('malformed', 'Token names critical header parameters we do not support');
+  if (header.kid !== undefined && typeof header.kid !== 'string')
+    throw verificationFailed('malformed', 'Token "kid" is not a string');
   const payload = decodeBase64urlStrict(p);
-  const signature = s === '' ? undefined : decodeBase64urlStrict(s);
-  if (!payload || !signature) throw verificationFailed('malformed', 'Token payload or signature is not canonical base64url');
-  // Both parts are canonical base64url, hence ASCII: the UTF-8 encoding is the ASCII the signature covers.
-  const signingInput = encoder.encode(token.slice(0, h.length + 1 + p.length)) as Uint8Array<ArrayBuffer>;
-  return { token, header, alg: header.alg, kid: header.kid as string | undefined, payload, signingInput, signature };
+  if (!payload || s === '' || !isCanonicalBase64url(s))
+    throw verificationFailed('malformed', 'Token payload or signature is not canonical base64url');
+  return { token, header, alg: header.alg, kid: header.kid as string | undefined, payload };
 }

@@ -1,4 +1,4 @@
-import { importJWK } from 'jose';
+import { createLocalJWKSet, importJWK, type LocalJWKSet } from 'jose';
 import { decodeBase64urlStrict } from './base64url.ts';
 import { hasRocaFingerprint } from './roca.ts';
 
@@ -21,17 +21,15 @@ export interface PublicJwk {
   y?: string;
 }
 
-/** A usable partner key, imported once per algorithm it may verify. */
-export interface PartnerKey {
-  readonly kid: string | undefined;
-  readonly kty: PublicJwk['kty'];
-  readonly cryptoKeys: ReadonlyMap<FederationAlg, CryptoKey>;
-}
-
+/** A partner's usable public keys and jose's resolver over them. */
 export interface KeySet {
   readonly jwks: PublicJwk[];
-  readonly keys: PartnerKey[];
+  /** Picks the one key for a header's `alg` and `kid` (type, curve and `alg` must fit); imports it once per algorithm. */
+  readonly resolve: LocalJWKSet;
 }
+
+/** A KeySet over keys that passed importJwks. */
+export const keySetOf = (jwks: PublicJwk[]): KeySet => ({ jwks, resolve: createLocalJWKSet({ keys: jwks }) });
 
 export type JwksImport = { ok: true; keySet: KeySet; skipped: number } | { ok: false; reason: string };
 
@@ -141,7 +139,6 @@ export async function importJwks(input: unknown): Promise<JwksImport> {
   if (!isObject(input) || !Array.isArray(input.keys)) return { ok: false, reason: 'not a JWKS: expected {"keys": [...]}' };
   if (input.keys.length > MAX_JWKS_KEYS) return { ok: false, reason: `more than ${MAX_JWKS_KEYS} keys` };
   const jwks: PublicJwk[] = [];
-  const keys: PartnerKey[] = [];
   const kids = new Set<string>();
   let skipped = 0;
   for (const raw of input.keys) {
@@ -156,18 +153,15 @@ export async function importJwks(input: unknown): Promise<JwksImport> {
       if (kids.has(jwk.kid)) return { ok: false, reason: `duplicate kid "${jwk.kid}"` };
       kids.add(jwk.kid);
     }
-    const cryptoKeys = new Map<FederationAlg, CryptoKey>();
+    // A trial import refuses what WebCrypto would refuse at verification time (an EC point off its curve).
     try {
-      for (const alg of algs) {
-        const { kid: _kid, alg: _alg, ...material } = jwk;
-        cryptoKeys.set(alg, (await importJWK(material, alg, { extractable: false })) as CryptoKey);
-      }
+      const { kid: _kid, alg: _alg, ...material } = jwk;
+      await importJWK(material, algs[0]!, { extractable: false });
     } catch (err) {
       return { ok: false, reason: `a key cannot be imported: ${err instanceof Error ? err.message : String(err)}` };
     }
     jwks.push(jwk);
-    keys.push({ kid: jwk.kid, kty: jwk.kty, cryptoKeys });
   }
-  if (keys.length === 0) return { ok: false, reason: 'the JWKS holds no usable signing key' };
-  return { ok: true, keySet: { jwks, keys }, skipped };
+  if (jwks.length === 0) return { ok: false, reason: 'the JWKS holds no usable signing key' };
+  return { ok: true, keySet: keySetOf(jwks), skipped };
 }

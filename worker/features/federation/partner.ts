@@ -1,22 +1,9 @@
 import type { CachedPartner } from './issuer-memory.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
+import type { Partner } from './contract.ts';
 
-export type PartnerStatus = 'active' | 'suspended' | 'expired';
-
-/** A federation partner as the API returns it. */
-export interface Partner {
-  id: string;
-  name: string;
-  issuer: string;
-  jwks_uri: string;
-  allowed_organizations: string[];
-  audiences: string[];
-  organization_claim: string;
-  status: PartnerStatus;
-  created_at: string;
-  updated_at: string;
-  expires_at: string | null;
-}
+export type { Partner } from './contract.ts';
+export type PartnerStatus = Partner['status'];
 
 export interface PartnerInput {
   name: string;

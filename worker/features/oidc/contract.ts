@@ -36,7 +36,8 @@ export const tokenRoute = createRoute({
   tags: ['OAuth'],
   summary: 'Agent access token (client_credentials) or delegation token (RFC 8693 token exchange); client_id = agent id, client_secret = a credential',
   description:
-    'Counts one token against the tenant’s daily token limit before issuing. The access token is an ES256 JWT ' +
+    'Counts one token against the tenant’s daily token limit before issuing; a client_id that is not an active agent’s id in its ' +
+    'canonical lower-case spelling is `invalid_client`. The access token is an ES256 JWT ' +
     '(`typ: at+jwt`) with `sub` = agent id, `organization_id`, `scope` (the agent’s capabilities, or the requested subset), `aud`, `jti`.',
   request: {
     body: {

@@ -6,8 +6,6 @@ import type { NodeOidcContainer } from '../../../durable-objects/node-oidc.conta
 /** Sends one request to node-oidc; the URL's origin is ignored by the container transport. */
 export type NodeOidcTransport = (request: Request) => Promise<Response>;
 
-/** Set on every request the public /oidc/* proxy forwards; node-oidc's /internal/* refuses such requests. */
-export const PUBLIC_PROXY_HEADER = 'x-agentidp-public-proxy';
 
 const INTERNAL_TIMEOUT_MS = 5000;
 const FORWARD_TIMEOUT_MS = 10_000;

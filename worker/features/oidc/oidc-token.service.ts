@@ -3,20 +3,20 @@ import type { Clock } from '../../platform/clock.ts';
 import { isTierName } from '../tiers/tiers.ts';
 import type { UsageLimiterService } from '../tiers/usage-limiter.service.ts';
 import type { AnalyticsService } from '../analytics/analytics.service.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import type { QuotaTicket } from '../tiers/quota-decision.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** One token held on the tenant's daily counter until node-oidc answers. */
 export interface TokenReservation {
   organizationId: string;
   agentId: string;
-  /** The instant counted at; a refund goes to the same UTC day. */
-  nowMs: number;
+  /** How the token was counted; a refund goes back the same way, to the same UTC day. */
+  ticket: QuotaTicket;
 }
 
 export type ReserveResult =
   | { kind: 'reserved'; reservation: TokenReservation }
-  /** Not an active agent of any tenant: nothing to count; node-oidc answers `invalid_client`. */
+  /** Not an active agent of any tenant, or not its canonical id: nothing counted, nothing forwarded. */
   | { kind: 'unknown_client' }
   | { kind: 'limited'; limit: number | null; resetAt: string; retryAfterSeconds: number };
 
@@ -31,16 +31,16 @@ export class OidcTokenService {
     private readonly limiter: UsageLimiterService,
     private readonly analytics: AnalyticsService,
     private readonly clock: Clock,
-    private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
 
   /**
    * Reserves one token for the agent `clientId` on its tenant's daily token limit. `unknown_client` for an
-   * id that is not an active agent (nothing counted); `limited` when the limit is reached (nothing counted).
+   * id that is not an active agent's in its canonical spelling (shared/agent-id.ts; nothing counted);
+   * `limited` when the limit is reached (nothing counted).
    * Rejects when the database or the limiter is unreachable.
    */
   async reserve(clientId: string): Promise<ReserveResult> {
-    if (!UUID.test(clientId)) return { kind: 'unknown_client' };
+    if (!isAgentId(clientId)) return { kind: 'unknown_client' };
     const [row] = await this.db.query<{ organization_id: string; tier: string }>(
       `SELECT a.organization_id, o.tier FROM agents a JOIN organizations o ON o.organization_id = a.organization_id
        WHERE a.agent_id = $1 AND a.status = 'active'`,
@@ -48,25 +48,22 @@ export class OidcTokenService {
     );
     if (!row) return { kind: 'unknown_client' };
     const nowMs = this.clock.now().getTime();
-    const result = await this.limiter.countTokens(row.organization_id, isTierName(row.tier) ? row.tier : 'free', 1);
-    if (!result.allowed) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(result.reset_at) - nowMs) / 1000));
+    const result = await this.limiter.countTokens(row.organization_id, isTierName(row.tier) ? row.tier : 'free');
+    if (!result.allowed || !result.ticket) {
+      const until = result.retry_at ?? Date.parse(result.reset_at);
+      const retryAfterSeconds = Math.max(1, Math.ceil((until - nowMs) / 1000));
       return { kind: 'limited', limit: result.limit, resetAt: result.reset_at, retryAfterSeconds };
     }
-    return { kind: 'reserved', reservation: { organizationId: row.organization_id, agentId: clientId, nowMs } };
+    return { kind: 'reserved', reservation: { organizationId: row.organization_id, agentId: clientId, ticket: result.ticket } };
   }
 
-  /** The token was issued: `token_issued` and `agent:<id>:token_issued` are recorded after the response. */
+  /** The token was issued: `token_issued` and `agent:<id>:token_issued` are added to the analytics batch. */
   issued(r: TokenReservation): void {
     this.analytics.recordTokenIssued(r.organizationId, r.agentId);
   }
 
-  /** No token was issued: the reservation is given back after the response. Failures are logged only. */
+  /** No token was issued: the reservation is given back the way it was counted. Failures are logged only. */
   notIssued(r: TokenReservation): void {
-    this.waitUntil(
-      this.limiter.releaseTokens(r.organizationId, r.nowMs, 1).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: 'error', msg: 'token reservation refund failed', error: String(err) }));
-      }),
-    );
+    this.limiter.refundToken(r.organizationId, r.ticket);
   }
 }

@@ -2,9 +2,10 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../env.ts';
 import { problem } from '../../http/errors.ts';
-import { PUBLIC_PROXY_HEADER } from './node-oidc.ts';
-import type { ReserveResult } from './oidc-token.service.ts';
-import { CHAIN_CLAIM, TOKEN_EXCHANGE_GRANT } from '../delegations/delegation.service.ts';
+import { COUNTED_CLIENT_HEADER, DELEGATION_RECORD_HEADER, PUBLIC_PROXY_HEADER } from '../../../shared/oidc-link.ts';
+import type { ReserveResult, TokenReservation } from './oidc-token.service.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../delegations/delegation.service.ts';
+import { parseDelegationRecord } from '../delegations/exchange-record.ts';
 import { discoveryRoute, jwksRoute, tokenRoute } from './contract.ts';
 
 /**
@@ -70,22 +71,37 @@ function upstreamHeaders(c: Context<AppEnv>): Headers {
 
 function downstream(res: Response): Response {
   const headers = new Headers(res.headers);
-  headers.delete('set-cookie');
+  for (const name of ['set-cookie', DELEGATION_RECORD_HEADER]) headers.delete(name);
   return new Response(res.body, { status: res.status, headers });
 }
 
-async function forward(c: Context<AppEnv>, body?: ArrayBuffer): Promise<Response> {
+async function forward(c: Context<AppEnv>, body?: ArrayBuffer, counted?: TokenReservation): Promise<Response> {
   const link = c.var.services.nodeOidc;
   if (!link) return problem('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
   // The allow-listed path itself (c.req.path matched it exactly), never the raw one the client spelled.
   const { search } = new URL(c.req.url);
-  return link.forward(`${c.req.path}${search}`, { method: c.req.method, headers: upstreamHeaders(c), body });
+  const headers = upstreamHeaders(c);
+  if (counted) headers.set(COUNTED_CLIENT_HEADER, counted.agentId);
+  return link.forward(`${c.req.path}${search}`, { method: c.req.method, headers, body });
 }
 
+/** oidc-provider's answer to a client it cannot authenticate, challenge included (RFC 6749 §5.2). */
+function invalidClient(c: Context<AppEnv>): Response {
+  const issuer = c.var.deps.config.OIDC_ISSUER ?? `${new URL(c.req.url).origin}/oidc`;
+  const description = 'client authentication failed';
+  const challenge: Record<string, string> = c.req.header('authorization') === undefined ? {} : { 'www-authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` };
+  return oauthError(401, 'invalid_client', description, challenge);
+}
+
+const unavailable = () => oauthError(503, 'temporarily_unavailable', 'The token service is temporarily unavailable', { 'retry-after': '1' });
+
 /**
- * /oidc/*: discovery, JWKS and the token endpoint of node-oidc, forwarded. Before a token is issued the
- * agent's tenant reserves one token on its daily counter (429 with an OAuth error body and Retry-After past
- * the limit); the token is then recorded in analytics, or the reservation given back when none was issued.
+ * /oidc/*: discovery, JWKS and the token endpoint of node-oidc, forwarded. A token request reaches node-oidc
+ * only once one token is reserved on the daily counter of the agent it names (canonical id, active agent;
+ * otherwise `invalid_client` here), and node-oidc authenticates no other client for it
+ * (COUNTED_CLIENT_HEADER). Past the limit: 429 with an OAuth error body and Retry-After. A token exchange's
+ * chain is recorded with its audit event before the token is handed out. The token is then recorded in
+ * analytics, or the reservation given back when none was issued.
  */
 export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
   for (const route of [discoveryRoute, jwksRoute, tokenRoute]) app.openAPIRegistry.registerPath(route);
@@ -106,7 +122,7 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
 
     const body = await c.req.arrayBuffer();
     const form = new URLSearchParams(new TextDecoder().decode(body));
-    // Token exchange (delegation, issue 10) is refused outright when A2A is off, whatever node-oidc runs with.
+    // Token exchange (delegation) is refused outright when A2A is off, whatever node-oidc runs with.
     const exchange = form.get('grant_type') === TOKEN_EXCHANGE_GRANT;
     if (exchange && !c.var.deps.config.A2A_ENABLED) {
       return oauthError(400, 'unsupported_grant_type', 'Token exchange (agent-to-agent delegation) is disabled');
@@ -118,8 +134,9 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
       reserved = clientId ? await tokens.reserve(clientId) : { kind: 'unknown_client' };
     } catch (err) {
       logFailure('token reservation failed', err);
-      return oauthError(503, 'temporarily_unavailable', 'The token service is temporarily unavailable', { 'retry-after': '1' });
+      return unavailable();
     }
+    if (reserved.kind === 'unknown_client') return invalidClient(c);
     if (reserved.kind === 'limited') {
       return oauthError(
         429,
@@ -128,28 +145,35 @@ export function oidcRoutes(app: OpenAPIHono<AppEnv>): void {
         { 'retry-after': String(reserved.retryAfterSeconds) },
       );
     }
+    const reservation = reserved.reservation;
     let res: Response;
     try {
-      res = await forward(c, body);
+      res = await forward(c, body, reservation);
     } catch (err) {
       logFailure('node-oidc unreachable', err);
-      if (reserved.kind === 'reserved') tokens.notIssued(reserved.reservation);
-      return oauthError(503, 'temporarily_unavailable', 'The token service is temporarily unavailable', { 'retry-after': '1' });
-    }
-    if (reserved.kind === 'reserved') {
-      if (res.status === 200) tokens.issued(reserved.reservation);
-      else tokens.notIssued(reserved.reservation);
+      tokens.notIssued(reservation);
+      return unavailable();
     }
     if (exchange && res.status === 200) {
-      // node-oidc recorded the chain; its audit entry and delegation.created event follow the response.
-      const copy = res.clone();
-      c.var.deps.waitUntil(
-        copy
-          .json()
-          .then((b) => c.var.services.delegations.recordExchange(String((b as Record<string, unknown>)[CHAIN_CLAIM] ?? '')))
-          .catch((err: unknown) => logFailure('delegation audit after token exchange failed', err)),
-      );
+      // node-oidc signed the delegation token but wrote nothing: the chain row, its audit event and its
+      // webhook outbox row commit here together, or the token is withheld (without its row it is worthless).
+      try {
+        const record = parseDelegationRecord(res.headers.get(DELEGATION_RECORD_HEADER));
+        const refusal = await c.var.services.delegations.recordExchange(record, reservation);
+        if (refusal) {
+          await res.body?.cancel();
+          tokens.notIssued(reservation);
+          return oauthError(400, refusal.error, refusal.description);
+        }
+      } catch (err) {
+        logFailure('recording the token exchange failed', err);
+        await res.body?.cancel();
+        tokens.notIssued(reservation);
+        return unavailable();
+      }
     }
+    if (res.status === 200) tokens.issued(reservation);
+    else tokens.notIssued(reservation);
     return downstream(res);
   });
 }

@@ -13,6 +13,7 @@ export const TierStatusSchema = z
     reset_at: z.string().openapi({ description: 'Next UTC midnight, when the daily counters reset' }),
   })
   .openapi('TierStatus');
+export type TierStatus = z.infer<typeof TierStatusSchema>;
 
 export const UpgradeBody = z.object({ target_tier: z.enum(TIER_NAMES) }).strict().openapi('TierUpgrade');
 

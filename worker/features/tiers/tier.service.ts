@@ -2,17 +2,11 @@ import type { Db, Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
-import { TIER_CONFIG, TIER_RANK, isTierName, type TierLimits, type TierName } from './tiers.ts';
+import { TIER_CONFIG, TIER_RANK, isTierName, type TierName } from './tiers.ts';
+import type { TierStatus } from './contract.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
 import type { UsageLimiterService } from './usage-limiter.service.ts';
-
-export interface TierStatus {
-  tier: TierName;
-  limits: TierLimits;
-  usage: { agents: number; calls_today: number; tokens_today: number };
-  reset_at: string;
-}
 
 /** Starts a paid upgrade (Stripe Checkout); provided by the billing service when Stripe is configured. */
 export interface UpgradeCheckout {
@@ -42,8 +36,15 @@ const tierOf = (v: unknown): TierName => (isTierName(v) ? v : 'free');
 /**
  * The single authority on subscription tiers: current tier, limits and live usage, the agent quota, and
  * tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
+ *
+ * A tier change bumps `organizations.tier_version`; once the request that made it is over, its isolate
+ * forgets the organization's cached API-key rows, so the next request there is limited by the new tier
+ * (other isolates within API_KEY_CACHE_SECONDS).
  */
 export class TierService {
+  /** Organizations whose tier this unit of work changed, to tell their limiter once it is over. */
+  readonly #changed = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly limiter: UsageLimiterService,
@@ -129,7 +130,8 @@ export class TierService {
    * Sets the organization's tier (and `tier_updated_at`), recording `tier.upgraded` (or `tier.downgraded`)
    * in the audit chain and announcing `tier.upgraded`. Idempotent: the same tier again changes nothing.
    * Pass `q` to run inside the caller's transaction (the billing webhook's); otherwise it opens its own.
-   * `details` are added to the audit payload (e.g. the Stripe event id).
+   * `details` are added to the audit payload (e.g. the Stripe event id). The request's isolate forgets the
+   * organization's cached API-key rows afterwards (tier-publish.ts).
    * Throws `not_found` (404) for an unknown organization.
    */
   async applyUpgrade(
@@ -145,11 +147,12 @@ export class TierService {
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
       if (previous === tier) return { previous, tier, changed: false };
-      await tx.query('UPDATE organizations SET tier = $2, tier_updated_at = $3, updated_at = $3 WHERE organization_id = $1', [
-        organizationId,
-        tier,
-        this.clock.now().toISOString(),
-      ]);
+      await tx.query(
+        `UPDATE organizations SET tier = $2, tier_version = tier_version + 1, tier_updated_at = $3, updated_at = $3
+          WHERE organization_id = $1`,
+        [organizationId, tier, this.clock.now().toISOString()],
+      );
+      this.#changed.add(organizationId);
       const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
       await this.audit.append(tx, organizationId, {
         event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
@@ -161,6 +164,24 @@ export class TierService {
       return { previous, tier, changed: true };
     };
     return q ? run(q) : this.db.tx(run);
+  }
+
+  /**
+   * The organizations whose tier this unit of work changed, once (the HTTP layer drops their cached API-key
+   * rows, so the next request reads the new tier and its rate-limit lease is renewed under the new limit).
+   */
+  takeChangedOrganizations(): string[] {
+    const ids = [...this.#changed];
+    this.#changed.clear();
+    return ids;
+  }
+
+  /**
+   * Whether `target` ranks strictly above the organization's `current` tier (a stored value that is not a
+   * known tier counts as `free`): the rule every upgrade path applies.
+   */
+  isUpgrade(current: string, target: TierName): boolean {
+    return checkUpgrade(tierOf(current), target).ok;
   }
 
   /**
