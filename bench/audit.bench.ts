@@ -173,7 +173,7 @@ async function nodeMeasure(url: string, small: Chain, large: Chain): Promise<Row
   }
 }
 
-/** RSS of the workerd processes started by this process (the harness' Miniflare), from /proc. */
+/** RSS of the workerd processes started by this process (the harness' `workerd serve`), from /proc. */
 function workerdRss(): number {
   let total = 0;
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {

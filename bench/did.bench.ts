@@ -1,123 +1,144 @@
-// did:web document serving vs a trivial route, same Worker, same run: `node bench/did.bench.ts`.
-// The DID route is measured on a cache hit: one warm-up request fills isolate memory (and Redis when
-// REDIS_URL is set). The trivial route is GET /livez (touches no dependency). Rounds alternate the two
-// routes so that drift of the machine affects both. With REDIS_URL set, a second Worker with the isolate
-// memory layer off (DID_MEMORY_CACHE_MS=0) measures the Redis-hit path the same way.
-// Baseline (with DATABASE_URL): the specification's Node approach (bench/baseline/server.ts: node:http, pg
-// Pool, node-redis) serving the same agent's document from the same Postgres and Redis, measured in the same
-// rounds; its own /livez is its trivial route. Load generator, workerd and the baseline share this
+// Public hot routes: GET /livez and GET /agents/{id}/did.json (cache hit), in one run next to the trivial
+// Worker on the same workerd binary (the floor) and the seed-style Node baseline (bench/baseline/server.ts:
+// node:http, pg Pool, node-redis) serving the same document from the same Postgres and Redis.
+// `node bench/did.bench.ts`. With REDIS_URL, a second Worker with its isolate memory layer off
+// (DID_MEMORY_CACHE_MS=0) measures the Redis-hit path. Load generator, workerd and the baseline share this
 // machine's cores: read the ratios, not the absolute figures.
-import { measure, postJson, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
+import {
+  compare,
+  postJson,
+  ratio,
+  report,
+  startBenchWorker,
+  startTrivialWorker,
+  type Measurement,
+  type Target,
+} from './harness.ts';
 import { baselineUnavailable, startBaseline } from './baseline/index.ts';
 
-const ROUNDS = 2;
-const SECONDS = 5;
+type Row = Record<string, unknown>;
+const row = (target: string, route: string, m: Measurement | undefined, extra: Row = {}): Row => ({
+  target,
+  route,
+  ...m,
+  ...extra,
+});
 
-function combine(ms: Measurement[]): Measurement {
-  return {
-    rps: Math.round(ms.reduce((a, m) => a + m.rps, 0) / ms.length),
-    p50: Math.max(...ms.map((m) => m.p50)),
-    p99: Math.max(...ms.map((m) => m.p99)),
-    errors: ms.reduce((a, m) => a + m.errors, 0),
-    non2xx: ms.reduce((a, m) => a + m.non2xx, 0),
-  };
-}
-
-/** Starts a Worker, creates an agent, warms its document, then alternates the two routes `rounds` times. */
-type Route = 'trivial' | 'did' | 'baselineTrivial' | 'baselineDid';
-type Result = { redis: boolean; baseline: boolean } & Partial<Record<Route, Measurement>> & { trivial: Measurement; did: Measurement };
-
-async function scenario(bindings: Record<string, string>, rounds: number, withBaseline = false): Promise<Result> {
-  const w = await startBenchWorker({ bindings });
-  const baseline = withBaseline
-    ? await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined, didWebDomain: w.bindings.DID_WEB_DOMAIN })
-    : undefined;
+export async function run(): Promise<Row[]> {
+  const noBaseline = baselineUnavailable();
+  if (noBaseline) console.warn(`did: ${noBaseline}; measuring the Worker only`);
+  const trivial = await startTrivialWorker();
+  const w = await startBenchWorker();
+  const baseline = noBaseline
+    ? undefined
+    : await startBaseline({
+        databaseUrl: w.stack.databaseUrl,
+        redisUrl: process.env.REDIS_URL || undefined,
+        didWebDomain: w.bindings.DID_WEB_DOMAIN,
+      });
+  const rows: Row[] = [];
   try {
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'did-bench', tier: 'enterprise' });
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'did-bench',
+      tier: 'enterprise',
+    });
     const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
       email: 'bench@example.com',
       owner: 'bench',
       agent_type: 'assistant',
       capabilities: ['search'],
     });
-    const routes: Partial<Record<Route, string>> = { trivial: `${w.url}/livez`, did: `${w.url}/agents/${agent.agent_id}/did.json` };
-    if (baseline) {
-      routes.baselineTrivial = `${baseline.url}/livez`;
-      routes.baselineDid = `${baseline.url}/agents/${agent.agent_id}/did.json`;
-    }
-    const docs: unknown[] = [];
-    for (const [name, url] of Object.entries(routes)) {
-      const res = await fetch(url);
-      if (res.status !== 200) throw new Error(`warm-up ${url}: ${res.status}`);
-      if (name === 'did' || name === 'baselineDid') docs.push(await res.json());
-      else await res.arrayBuffer();
-    }
-    // Same document from both servers, or the comparison is meaningless.
+    const did = `/agents/${agent.agent_id}/did.json`;
+    // Warm-up fills the caches; the same document from both servers, or the comparison is meaningless.
+    const docs = [await fetchJson(`${w.url}${did}`)];
+    if (baseline) docs.push(await fetchJson(`${baseline.url}${did}`));
     if (docs.length === 2 && JSON.stringify(docs[0]) !== JSON.stringify(docs[1])) {
       throw new Error(`baseline document differs:\n${JSON.stringify(docs[0])}\n${JSON.stringify(docs[1])}`);
     }
-    const runs: Partial<Record<Route, Measurement[]>> = {};
-    for (let i = 0; i < rounds; i++) {
-      for (const [name, url] of Object.entries(routes) as Array<[Route, string]>) {
-        process.stderr.write('.');
-        (runs[name] ??= []).push(await measure(url, { durationSec: SECONDS }));
-      }
+    const targets: Target[] = [
+      { name: 'trivial', url: trivial.url },
+      { name: 'livez', url: `${w.url}/livez` },
+      { name: 'did', url: `${w.url}${did}` },
+    ];
+    if (baseline)
+      targets.push({ name: 'bLivez', url: `${baseline.url}/livez` }, { name: 'bDid', url: `${baseline.url}${did}` });
+    const m = await compare(targets);
+    const t = m.get('trivial')!;
+    const bDid = m.get('bDid');
+    rows.push(
+      row('trivial Worker', 'GET / (one new Response)', t, { vs_trivial: 1 }),
+      row('Worker', 'GET /livez', m.get('livez'), { vs_trivial: ratio(m.get('livez')!.rps, t.rps) }),
+      row(
+        'Worker',
+        `GET /agents/{id}/did.json (hit: isolate memory${w.bindings.UPSTASH_REDIS_REST_URL ? ', Redis behind it' : ''})`,
+        m.get('did'),
+        {
+          vs_trivial: ratio(m.get('did')!.rps, t.rps),
+          ...(bDid ? { vs_baseline: ratio(m.get('did')!.rps, bDid.rps) } : {}),
+        },
+      ),
+    );
+    if (baseline) {
+      rows.push(
+        row('Node baseline', 'GET /livez', m.get('bLivez'), { vs_trivial: ratio(m.get('bLivez')!.rps, t.rps) }),
+        row(
+          'Node baseline',
+          `GET /agents/{id}/did.json (${process.env.REDIS_URL ? 'hit: Redis' : 'Postgres, no Redis'})`,
+          bDid,
+          { vs_trivial: ratio(bDid!.rps, t.rps) },
+        ),
+      );
+    } else {
+      rows.push({ target: 'Node baseline', route: 'GET /agents/{id}/did.json', note: noBaseline });
     }
-    const out = { redis: Boolean(w.bindings.UPSTASH_REDIS_REST_URL), baseline: Boolean(baseline) } as Result;
-    for (const [name, ms] of Object.entries(runs) as Array<[Route, Measurement[]]>) out[name] = combine(ms);
-    return out;
   } finally {
     await baseline?.stop();
     await w.stop();
   }
-}
-
-export async function run(): Promise<Record<string, unknown>[]> {
-  const noBaseline = baselineUnavailable();
-  if (noBaseline) console.warn(`did: ${noBaseline}; measuring the Worker only`);
-  const main = await scenario({}, ROUNDS, !noBaseline);
-  const rows: Record<string, unknown>[] = [
-    { worker: 'default', route: 'GET /livez (trivial)', ...main.trivial, ratio_rps: 1 },
-    {
-      worker: 'default',
-      route: `GET /agents/{id}/did.json (hit: isolate memory${main.redis ? ', Redis behind it' : ', no Redis'})`,
-      ...main.did,
-      ratio_rps: ratio(main.did.rps, main.trivial.rps),
-    },
-  ];
-  if (main.baselineTrivial && main.baselineDid) {
-    rows.push(
-      { worker: 'baseline (node:http + pg + node-redis)', route: 'GET /livez (trivial)', ...main.baselineTrivial, ratio_rps: 1 },
-      {
-        worker: 'baseline (node:http + pg + node-redis)',
-        route: `GET /agents/{id}/did.json (${main.redis ? 'hit: Redis' : 'Postgres, no Redis'})`,
-        ...main.baselineDid,
-        ratio_rps: ratio(main.baselineDid.rps, main.baselineTrivial.rps),
-      },
-      { worker: 'Worker ÷ baseline', route: 'GET /agents/{id}/did.json', rps: ratio(main.did.rps, main.baselineDid.rps), p99: ratio(main.did.p99, main.baselineDid.p99) },
-    );
-  } else {
-    rows.push({ worker: 'baseline', route: 'GET /agents/{id}/did.json', note: noBaseline });
-  }
-  if (main.redis) {
-    const redisOnly = await scenario({ DID_MEMORY_CACHE_MS: '0' }, 1);
-    rows.push(
-      { worker: 'DID_MEMORY_CACHE_MS=0', route: 'GET /livez (trivial)', ...redisOnly.trivial, ratio_rps: 1 },
-      {
-        worker: 'DID_MEMORY_CACHE_MS=0',
-        route: 'GET /agents/{id}/did.json (hit: Redis)',
-        ...redisOnly.did,
-        ratio_rps: ratio(redisOnly.did.rps, redisOnly.trivial.rps),
-      },
-    );
+  try {
+    if (process.env.REDIS_URL) rows.push(await redisOnly(trivial.url));
+  } finally {
+    await trivial.stop();
   }
   report('did', rows);
-  console.log(
-    `did.json (cache hit) / trivial throughput: ${ratio(main.did.rps, main.trivial.rps)} (goal ≥ 0.8); ` +
-      `p99 ${main.did.p99} ms vs ${main.trivial.p99} ms` +
-      (main.baselineDid ? `; Worker ÷ baseline did.json throughput: ${ratio(main.did.rps, main.baselineDid.rps)}` : ''),
-  );
   return rows;
+}
+
+/** did.json served from Redis (the isolate memory layer off), against the trivial Worker in the same rounds. */
+async function redisOnly(trivialUrl: string): Promise<Row> {
+  const w = await startBenchWorker({ bindings: { DID_MEMORY_CACHE_MS: '0' } });
+  try {
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'did-bench-redis',
+      tier: 'enterprise',
+    });
+    const agent = await postJson(`${w.url}/v1/agents`, org.api_key, {
+      email: 'bench@example.com',
+      owner: 'bench',
+      agent_type: 'assistant',
+      capabilities: ['search'],
+    });
+    const url = `${w.url}/agents/${agent.agent_id}/did.json`;
+    await fetchJson(url);
+    const m = await compare(
+      [
+        { name: 'trivial', url: trivialUrl },
+        { name: 'did', url },
+      ],
+      { rounds: 1 },
+    );
+    return row('Worker, DID_MEMORY_CACHE_MS=0', 'GET /agents/{id}/did.json (hit: Redis)', m.get('did'), {
+      vs_trivial: ratio(m.get('did')!.rps, m.get('trivial')!.rps),
+    });
+  } finally {
+    await w.stop();
+  }
+}
+
+async function fetchJson(url: string): Promise<unknown> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`warm-up ${url}: ${res.status} ${await res.text()}`);
+  return res.json();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();

@@ -1,4 +1,4 @@
-// Bench-only Worker (bundled by bench/federation.bench.ts, served by a second Miniflare): runs, inside
+// Bench-only Worker (bundled by bench/federation.bench.ts, served by a second `workerd serve`): runs, inside
 // workerd, N warm verifications through FederationService — the endpoint's work after routing and tenant
 // authentication — or N bare crypto.subtle.verify calls on the same token and key. workerd's clock stands
 // still during a request, so the caller times N against 0.

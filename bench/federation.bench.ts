@@ -1,15 +1,16 @@
 // Federated token verification vs routing vs the bare signature check, all in one run:
 // `node bench/federation.bench.ts` (set DATABASE_URL and REDIS_URL for the real stack).
 //
-// Over HTTP, against the deploy bundle in workerd (harness.ts):
+// Over HTTP, against the deploy bundle under `workerd serve` (harness.ts), next to the trivial Worker:
 // - endpoint: POST /v1/federation/verify with an ES256 and an RS256 token of a registered partner, cache
 //   warm (the first verification fills isolate memory, and Redis when configured);
 // - trivial routes on the same Worker: GET /livez (no dependency) and GET /v1/federation/verify, which
 //   passes the same tenant gate (API key lookup in Postgres + daily call counter) and then answers 404 —
 //   routing and tenant authentication, none of the federation work.
-// Per-request times are 1000 / rps at one connection (serial requests), rounds alternating the routes.
+// Per-request times are 1000 / rps at 10 connections (the server's cost per request when saturated),
+// rounds alternating the routes.
 //
-// Inside workerd (bench/federation-loop.worker.ts in a second Miniflare): N warm verifications through
+// Inside workerd (bench/federation-loop.worker.ts under a second `workerd serve`): N warm verifications through
 // FederationService — what the endpoint does after routing and authentication — and N bare
 // crypto.subtle.verify calls on the same token and key. workerd's clock does not advance during a request,
 // so loops are timed from outside: (time of N − time of 0) / N, median of several rounds.
@@ -24,88 +25,13 @@
 // against the same Postgres and Redis, behind the spec's tenant gate (API key row from Postgres per request,
 // Redis INCR daily counter); same routes, same rounds. Its JWK → PEM + jsonwebtoken.verify is also timed in
 // a loop in this process (node_verify_ms), the Node counterpart of bare_verify_ms.
-import { createPublicKey } from 'node:crypto';
-import jwt from 'jsonwebtoken';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { measure, postJson, ratio, report, startBenchWorker, type Measurement } from './harness.ts';
+import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker, type Target } from './harness.ts';
+import { bundleBenchWorker, workerSpec } from './bundle.ts';
+import { startWorkerd } from './workerd/serve.ts';
 import { startJwksServer } from '../test/support/servers/jwks-server.ts';
 import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
-
-const SECONDS = 4;
-
-const LOOP_N = 3000;
-const LOOP_ROUNDS = 9;
-const ROUNDS = 2;
-
-/** Bundles the in-isolate loop worker (esbuild, as wrangler does) into one ES module. */
-async function bundleLoopWorker(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = await build({
-    entryPoints: [new URL('./federation-loop.worker.ts', import.meta.url).pathname],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    target: 'es2022',
-    mainFields: ['browser', 'module', 'main'],
-    conditions: ['workerd', 'worker', 'browser'],
-    write: false,
-    logLevel: 'silent',
-  });
-  return out.outputFiles[0]!.text;
-}
-
-/**
- * Wall time (ms) of one loop iteration in workerd, (time of N − time of 0) / N, for the service and the
- * bare check measured back to back in each round; medians over the rounds of each figure and of their
- * per-round ratio (pairing cancels most of the drift of a shared machine).
- */
-async function pairedLoopMs(url: string, body: Record<string, unknown>): Promise<{ service: number; bare: number; ratio: number }> {
-  const timeOne = async (mode: string, n: number) => {
-    const t0 = performance.now();
-    const res = await fetch(url, { method: 'POST', body: JSON.stringify({ ...body, mode, n }) });
-    const text = await res.text();
-    if (res.status !== 200 || JSON.parse(text).ok !== n) throw new Error(`loop ${mode} ${body.alg}: ${res.status} ${text}`);
-    return performance.now() - t0;
-  };
-  const perIteration = async (mode: string) => {
-    const empty = await timeOne(mode, 0);
-    return ((await timeOne(mode, LOOP_N)) - empty) / LOOP_N;
-  };
-  // Warm-up: JIT, and for the service the partner row and keys.
-  await timeOne('service', 300);
-  await timeOne('bare', 300);
-  const service: number[] = [];
-  const bare: number[] = [];
-  const ratios: number[] = [];
-  for (let r = 0; r < LOOP_ROUNDS; r++) {
-    const s = await perIteration('service');
-    const b = await perIteration('bare');
-    service.push(s);
-    bare.push(b);
-    ratios.push(s / b);
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return { service: median(service), bare: median(bare), ratio: median(ratios) };
-}
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
-
-/** ms per JWK → PEM + jsonwebtoken.verify in this Node process (the baseline's own work per token), median of 5. */
-function nodeVerifyMs(token: string, jwk: Record<string, unknown>, alg: 'ES256' | 'RS256'): number {
-  const once = () => {
-    const pem = createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-    jwt.verify(token, pem, { algorithms: [alg] });
-  };
-  for (let i = 0; i < 200; i++) once();
-  const times: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 1000; i++) once();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return times.sort((a, b) => a - b)[2]!;
-}
+import { nodeVerifyMs, pairedLoopMs, round3 } from './federation-timing.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const jwks = await startJwksServer();
@@ -113,32 +39,52 @@ export async function run(): Promise<Record<string, unknown>[]> {
   const noBaseline = baselineUnavailable();
   if (noBaseline) console.warn(`federation: ${noBaseline}; measuring the Worker only`);
   let baseline: Baseline | undefined;
-  const loop = new Miniflare(
-    convertV4MiniflareOptions({
-      host: '127.0.0.1',
-      port: 0,
-      workers: [{ name: 'federation-loop', modules: true, script: await bundleLoopWorker(), compatibilityDate: '2026-01-01', compatibilityFlags: ['nodejs_compat'] }],
-    } as Parameters<typeof convertV4MiniflareOptions>[0]),
-  );
+  const spec = await workerSpec();
+  const trivial = await startTrivialWorker();
+  const loop = await startWorkerd({
+    modules: [{ name: 'federation-loop.worker.js', path: await bundleBenchWorker('federation-loop') }],
+    compatibilityDate: spec.compatibilityDate,
+    compatibilityFlags: spec.compatibilityFlags,
+  });
   try {
-    const loopUrl = (await loop.ready).toString();
-    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: 'federation-bench', tier: 'enterprise' });
+    const loopUrl = loop.url;
+    const org = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+      name: 'federation-bench',
+      tier: 'enterprise',
+    });
 
     // A partner with one ES256 and one RS256 key, published on the local JWKS server.
     const keys = await Promise.all(
       (['ES256', 'RS256'] as const).map(async (alg) => {
         const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-        return { alg, kid: `bench-${alg}`, privateKey, jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, use: 'sig' } };
+        return {
+          alg,
+          kid: `bench-${alg}`,
+          privateKey,
+          jwk: { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, use: 'sig' },
+        };
       }),
     );
     const issuer = `https://bench-${Date.now()}.partner.test`;
-    await fetch(`${jwks.url}/control/bench`, { method: 'PUT', body: JSON.stringify({ json: { keys: keys.map((k) => k.jwk) } }) });
-    const partner = await postJson(`${w.url}/v1/federation/partners`, w.adminToken, { name: 'bench', issuer, jwks_uri: `${jwks.url}/jwks/bench` });
+    await fetch(`${jwks.url}/control/bench`, {
+      method: 'PUT',
+      body: JSON.stringify({ json: { keys: keys.map((k) => k.jwk) } }),
+    });
+    const partner = await postJson(`${w.url}/v1/federation/partners`, w.adminToken, {
+      name: 'bench',
+      issuer,
+      jwks_uri: `${jwks.url}/jwks/bench`,
+    });
 
     const now = Math.floor(Date.now() / 1000);
     const tokens = {} as Record<'ES256' | 'RS256', string>;
     for (const k of keys) {
-      tokens[k.alg] = await new SignJWT({ iss: issuer, sub: 'bench-user', organization_id: org.organization_id, scope: 'read write' })
+      tokens[k.alg] = await new SignJWT({
+        iss: issuer,
+        sub: 'bench-user',
+        organization_id: org.organization_id,
+        scope: 'read write',
+      })
         .setProtectedHeader({ alg: k.alg, kid: k.kid, typ: 'JWT' })
         .setIssuedAt(now)
         .setExpirationTime(now + 3600)
@@ -161,42 +107,46 @@ export async function run(): Promise<Record<string, unknown>[]> {
 
     // The baseline on the same database and Redis, warmed the same way (its JWKS cache filled from the partner).
     if (!noBaseline) {
-      baseline = await startBaseline({ databaseUrl: w.stack.databaseUrl, redisUrl: process.env.REDIS_URL || undefined });
+      baseline = await startBaseline({
+        databaseUrl: w.stack.databaseUrl,
+        redisUrl: process.env.REDIS_URL || undefined,
+      });
       for (const alg of ['ES256', 'RS256'] as const) {
         const res = await fetch(`${baseline.url}/v1/federation/verify`, verifyOpts(alg));
         const text = await res.text();
-        if (res.status !== 200 || JSON.parse(text).valid !== true) throw new Error(`baseline warm-up ${alg}: ${res.status} ${text}`);
+        if (res.status !== 200 || JSON.parse(text).valid !== true)
+          throw new Error(`baseline warm-up ${alg}: ${res.status} ${text}`);
       }
       const bGated = await fetch(`${baseline.url}/v1/federation/verify`, { headers: auth });
       if (bGated.status !== 404) throw new Error(`baseline tenant-gated trivial route: ${bGated.status}`);
     }
 
-    // HTTP, serial requests, rounds alternating the routes.
-    type Route = 'livez' | 'gated' | 'ES256' | 'RS256' | 'bLivez' | 'bGated' | 'bES256' | 'bRS256';
-    const routes: Partial<Record<Route, { url: string } & Record<string, unknown>>> = {
-      livez: { url: `${w.url}/livez` },
-      gated: { url: `${w.url}/v1/federation/verify`, headers: auth },
-      ES256: { url: `${w.url}/v1/federation/verify`, ...verifyOpts('ES256') },
-      RS256: { url: `${w.url}/v1/federation/verify`, ...verifyOpts('RS256') },
-    };
+    // HTTP, 10 connections, rounds alternating the routes.
+    type Route = 'trivial' | 'livez' | 'gated' | 'ES256' | 'RS256' | 'bLivez' | 'bGated' | 'bES256' | 'bRS256';
+    const targets: Array<Target & { name: Route }> = [
+      { name: 'trivial', url: trivial.url },
+      { name: 'livez', url: `${w.url}/livez` },
+      { name: 'gated', url: `${w.url}/v1/federation/verify`, headers: auth },
+      { name: 'ES256', url: `${w.url}/v1/federation/verify`, ...verifyOpts('ES256') },
+      { name: 'RS256', url: `${w.url}/v1/federation/verify`, ...verifyOpts('RS256') },
+    ];
     if (baseline) {
-      routes.bLivez = { url: `${baseline.url}/livez` };
-      routes.bGated = { url: `${baseline.url}/v1/federation/verify`, headers: auth };
-      routes.bES256 = { url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('ES256') };
-      routes.bRS256 = { url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('RS256') };
+      targets.push(
+        { name: 'bLivez', url: `${baseline.url}/livez` },
+        { name: 'bGated', url: `${baseline.url}/v1/federation/verify`, headers: auth },
+        { name: 'bES256', url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('ES256') },
+        { name: 'bRS256', url: `${baseline.url}/v1/federation/verify`, ...verifyOpts('RS256') },
+      );
     }
-    const runs = {} as Record<Route, Measurement[]>;
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [name, route] of Object.entries(routes) as Array<[Route, { url: string }]>) {
-        const { url, ...opts } = route;
-        process.stderr.write('.');
-        (runs[name] ??= []).push(await measure(url, { durationSec: SECONDS, connections: 1, ...opts }));
-      }
-    }
+    const measured = await compare(targets);
     const http = (name: Route) => {
-      const ms = runs[name];
-      const rps = ms.reduce((a, m) => a + m.rps, 0) / ms.length;
-      return { ms: 1000 / rps, rps: Math.round(rps), bad: ms.reduce((a, m) => a + m.errors + (name === 'gated' || name === 'bGated' ? 0 : m.non2xx), 0) };
+      const m = measured.get(name)!;
+      return {
+        ms: 1000 / m.rps,
+        rps: m.rps,
+        p99: m.p99,
+        bad: m.errors + (name === 'gated' || name === 'bGated' ? 0 : m.non2xx),
+      };
     };
 
     // Inside workerd: the service's warm verification and the bare signature check, same token and key.
@@ -209,9 +159,16 @@ export async function run(): Promise<Record<string, unknown>[]> {
 
     const livez = http('livez');
     const gate = http('gated');
+    const floor = http('trivial');
     const rows: Record<string, unknown>[] = [
+      { case: 'trivial Worker GET /', ms_per_req: round3(floor.ms), rps: floor.rps, errors: floor.bad },
       { case: 'GET /livez (trivial)', ms_per_req: round3(livez.ms), rps: livez.rps, errors: livez.bad },
-      { case: 'GET /v1/federation/verify (tenant gate, 404)', ms_per_req: round3(gate.ms), rps: gate.rps, errors: gate.bad },
+      {
+        case: 'GET /v1/federation/verify (tenant gate, 404)',
+        ms_per_req: round3(gate.ms),
+        rps: gate.rps,
+        errors: gate.bad,
+      },
     ];
     for (const alg of ['ES256', 'RS256'] as const) {
       const e = http(alg);
@@ -220,6 +177,7 @@ export async function run(): Promise<Record<string, unknown>[]> {
         case: `POST /v1/federation/verify ${alg} (warm)`,
         ms_per_req: round3(e.ms),
         rps: e.rps,
+        p99: e.p99,
         errors: e.bad,
         bare_verify_ms: round3(bare),
         http_added_ms: round3(e.ms - gate.ms),
@@ -233,7 +191,12 @@ export async function run(): Promise<Record<string, unknown>[]> {
       const bGate = http('bGated');
       rows.push(
         { case: 'baseline GET /livez (trivial)', ms_per_req: round3(bLivez.ms), rps: bLivez.rps, errors: bLivez.bad },
-        { case: 'baseline GET /v1/federation/verify (tenant gate, 404)', ms_per_req: round3(bGate.ms), rps: bGate.rps, errors: bGate.bad },
+        {
+          case: 'baseline GET /v1/federation/verify (tenant gate, 404)',
+          ms_per_req: round3(bGate.ms),
+          rps: bGate.rps,
+          errors: bGate.bad,
+        },
       );
       for (const alg of ['ES256', 'RS256'] as const) {
         const b = http(alg === 'ES256' ? 'bES256' : 'bRS256');
@@ -244,11 +207,13 @@ export async function run(): Promise<Record<string, unknown>[]> {
           case: `baseline POST /v1/federation/verify ${alg} (warm, JWKS in Redis)`,
           ms_per_req: round3(b.ms),
           rps: b.rps,
+          p99: b.p99,
           errors: b.bad,
           node_verify_ms: round3(nodeMs),
           http_added_ms: round3(b.ms - bGate.ms),
           http_ratio: ratio(b.ms - bGate.ms, nodeMs),
           worker_vs_baseline_ms: ratio(e.ms, b.ms),
+          worker_vs_baseline_rps: ratio(e.rps, b.rps),
         });
       }
     } else {
@@ -262,11 +227,14 @@ export async function run(): Promise<Record<string, unknown>[]> {
           `in workerd, service verification ${r.service_verify_ms} ms / bare = ${r.isolate_ratio} (goal ≤ 1.5)`,
       );
     }
-    console.log(`cache: isolate memory + ${w.bindings.UPSTASH_REDIS_REST_URL ? 'Redis' : 'no Redis'}; postgres: ${w.stack.postgresKind}`);
+    console.log(
+      `cache: isolate memory + ${w.bindings.UPSTASH_REDIS_REST_URL ? 'Redis' : 'no Redis'}; postgres: ${w.stack.postgresKind}`,
+    );
     return rows;
   } finally {
     await baseline?.stop();
-    await loop.dispose();
+    await loop.stop();
+    await trivial.stop();
     await w.stop();
     await jwks.stop();
   }

@@ -5,7 +5,7 @@
 // server, else PGlite).
 //
 // Each count is a durable SQLite write in the Durable Object, and the RPC answer waits for it to commit.
-// Locally Miniflare keeps Durable Object storage in SQLite files under the temp directory, so that wait is
+// Locally `workerd serve` keeps Durable Object storage in SQLite files under the temp directory, so that wait is
 // a disk fsync on this machine; in production it is Cloudflare's replicated commit. Two limited copies are
 // therefore measured: one with its storage on disk (the harness default) and one with it on tmpfs
 // (/dev/shm, when present), which isolates the code's own cost. Runs alternate between the copies to
@@ -15,7 +15,7 @@
 // node-redis), serving the same route for tenants created in the same database: its tenant gate with the
 // Redis daily counter (INCR + EXPIREAT on `rate:tier:calls:<org>:<date>`, needs REDIS_URL) and without it
 // (BASELINE_LIMITER=false); its ratio is the spec's limiter cost measured the same way.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { measure, ratio, report, startBenchWorker, type BenchWorker, type Measurement } from './harness.ts';
 import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
 
@@ -42,25 +42,11 @@ async function tenantOn(w: BenchWorker): Promise<string> {
   return api_key;
 }
 
-/** Starts a copy whose Miniflare temp directory (Durable Object storage included) is on tmpfs. */
-async function startOnTmpfs(): Promise<{ w: BenchWorker; dir: string }> {
-  const dir = mkdtempSync('/dev/shm/agentidp-bench-');
-  const saved = process.env.TMPDIR;
-  process.env.TMPDIR = dir;
-  try {
-    return { w: await startBenchWorker(), dir };
-  } finally {
-    if (saved === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = saved;
-  }
-}
-
 const mean = (xs: Measurement[], k: 'rps' | 'p50' | 'p99') => Math.round(xs.reduce((s, x) => s + x[k], 0) / xs.length);
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const started: BenchWorker[] = [];
   const baselines: Baseline[] = [];
-  let tmpfsDir: string | undefined;
   try {
     const disk = await startBenchWorker();
     started.push(disk);
@@ -71,10 +57,9 @@ export async function run(): Promise<Record<string, unknown>[]> {
       { name: 'limiter bypassed', w: bypassed, limited: false },
     ];
     if (existsSync('/dev/shm')) {
-      const mem = await startOnTmpfs();
-      tmpfsDir = mem.dir;
-      started.push(mem.w);
-      targets.push({ name: 'limiter on, DO storage on tmpfs', w: mem.w, limited: true });
+      const mem = await startBenchWorker({ storageRoot: '/dev/shm' });
+      started.push(mem);
+      targets.push({ name: 'limiter on, DO storage on tmpfs', w: mem, limited: true });
     }
     const noBaseline = baselineUnavailable() ?? (process.env.REDIS_URL ? undefined : 'baseline counter needs REDIS_URL');
     if (noBaseline) console.warn(`limiter: ${noBaseline}; no baseline`);
@@ -142,7 +127,6 @@ export async function run(): Promise<Record<string, unknown>[]> {
   } finally {
     for (const b of baselines) await b.stop().catch(() => undefined);
     for (const w of started) await w.stop().catch(() => undefined);
-    if (tmpfsDir) rmSync(tmpfsDir, { recursive: true, force: true });
   }
 }
 

@@ -22,6 +22,7 @@ export default async function setup(project: TestProject) {
   if (required && (!plan.databaseUrl || !plan.redisUrl)) {
     throw new Error('REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL');
   }
+  if (required && !plan.ports.pgbouncer) throw new Error('REQUIRE_SERVICES=1 needs pgbouncer (apt-get install pgbouncer)');
   if (plan.adminDatabaseUrl && plan.throwawayDatabase) {
     await pingPostgres(plan.adminDatabaseUrl);
     await createThrowawayDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
@@ -31,8 +32,10 @@ export default async function setup(project: TestProject) {
     redisUrl: plan.redisUrl,
     redisToken: plan.redisToken,
     ports: plan.ports,
+    pooler: plan.ports.pgbouncer ? 'required' : 'off',
+    poolSize: 10,
   });
-  console.log(`test stack: postgres=${stack.postgresKind} redis=${plan.redisUrl ? 'bridged' : 'off'}`);
+  console.log(`test stack: postgres=${stack.postgresKind} pooler=${stack.pooler} redis=${plan.redisUrl ? 'bridged' : 'off'}`);
   nodeOidc = await startNodeOidcServices(plan.nodeOidc, stack.databaseUrl);
   project.provide('vaultUrl', nodeOidc.vaultUrl);
   project.provide('vaultToken', plan.nodeOidc.vaultToken);

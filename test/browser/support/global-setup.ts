@@ -1,12 +1,12 @@
 // Global setup of the browser tests (Node): the real stack and the deploy bundle in workerd with the
-// console's static assets (bench/harness.ts startBenchWorker), a webhook receiver, and a small control
+// console's static assets (console-worker.ts), a webhook receiver, and a small control
 // server through which tests reach what lives in this process (the TenantLimiter Durable Object).
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { startBenchWorker, type BenchWorker } from '../../../bench/harness.ts';
+import { startConsoleWorker, type ConsoleWorker } from './console-worker.ts';
 import { createThrowawayDatabase, dropDatabase, pingPostgres, throwawayDatabaseName, withDatabase } from '../../../scripts/stack/postgres.ts';
 import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
 import { findChromium, INSTALL_HINT } from './find-chromium.ts';
@@ -32,7 +32,7 @@ declare module 'vitest' {
   }
 }
 
-let worker: BenchWorker | undefined;
+let worker: ConsoleWorker | undefined;
 let receivers: WebhookReceivers | undefined;
 let control: http.Server | undefined;
 
@@ -42,7 +42,7 @@ let control: http.Server | undefined;
  * the isolate's next calls spend its lease and then are answered 429 (see exhaustDailyCalls). Also spends
  * tomorrow's when midnight UTC is minutes away, so a test running across it still sees the 429.
  */
-function startControl(w: BenchWorker, token: string, clock: { now(): Date }): Promise<http.Server> {
+function startControl(w: ConsoleWorker, token: string, clock: { now(): Date }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
       if (req.headers.authorization !== `Bearer ${token}`) throw Object.assign(new Error('unauthorized'), { status: 401 });
@@ -96,8 +96,7 @@ export default async function setup(project: TestProject) {
     await pingPostgres(adminDatabaseUrl);
     await createThrowawayDatabase(adminDatabaseUrl, throwaway);
   }
-  worker = await startBenchWorker({
-    assets: true,
+  worker = await startConsoleWorker({
     // With TEST_NOW, the deploy bundle's twin whose clock is the suite's (test/support/pinned-worker.ts).
     ...(process.env.TEST_NOW ? { entry: 'test/support/pinned-worker.ts' } : {}),
     databaseUrl: adminDatabaseUrl && throwaway ? withDatabase(adminDatabaseUrl, throwaway) : undefined,
