@@ -383,7 +383,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Decommission an agent (its DID document becomes deactivated) */
+        /**
+         * Decommission an agent (its DID document becomes deactivated)
+         * @description Idempotent. In the same transaction, revokes the agent’s live credentials and every live delegation chain in which it is delegator or delegatee (in any tenant), with every chain derived from them. Access tokens already issued stay valid until they expire.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -2492,7 +2495,7 @@ export interface paths {
         put?: never;
         /**
          * Agent access token (client_credentials) or delegation token (RFC 8693 token exchange); client_id = agent id, client_secret = a credential
-         * @description Counts one token against the tenant’s daily token limit before issuing. The access token is an ES256 JWT (`typ: at+jwt`) with `sub` = agent id, `organization_id`, `scope` (the agent’s capabilities, or the requested subset), `aud`, `jti`.
+         * @description Counts one token against the tenant’s daily token limit before issuing; a client_id that is not an active agent’s id in its canonical lower-case spelling is `invalid_client`. The access token is an ES256 JWT (`typ: at+jwt`) with `sub` = agent id, `organization_id`, `scope` (the agent’s capabilities, or the requested subset), `aud`, `jti`.
          */
         post: {
             parameters: {
@@ -3329,7 +3332,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a delegation token for its delegatee
-         * @description Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from are active (read on every call: a revocation applies to the next verification). 401 `delegation_invalid` with `reason` (`malformed`, `signature`, `expired`, `delegatee_mismatch`, `revoked`, `unknown_chain`). Answers 404 when `A2A_ENABLED=false`.
+         * @description Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from are active (read on every call: a revocation applies to the next verification). Answers only a tenant party to the chain (one of its agents is the subject, a delegator or the delegatee); any other tenant gets the answer of a token not on record (`unknown_chain`). 401 `delegation_invalid` with `reason` (`malformed`, `signature`, `expired`, `delegatee_mismatch`, `revoked`, `unknown_chain`). Answers 404 when `A2A_ENABLED=false`.
          */
         post: {
             parameters: {
