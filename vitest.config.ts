@@ -1,11 +1,17 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 import { planTestEnv } from './test/support/test-env.ts';
+import { quotaIsolateWorkers } from './test/support/isolates/quota-isolates.ts';
+
+const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync('./wrangler.toml', 'utf8'))?.[1];
 
 export default defineConfig(async () => {
   const plan = await planTestEnv();
   process.env.AIDP_TEST_PLAN = JSON.stringify(plan);
   if (plan.testNow) console.log(`test clock: TEST_NOW=${plan.testNow} (every clock of this run starts there)`);
+  // Separate isolates sharing one TenantLimiter namespace, for the lease tests.
+  const isolates = quotaIsolateWorkers(COMPATIBILITY_DATE ?? '2026-10-01');
   return {
     test: {
       silent: 'passed-only' as const,
@@ -18,7 +24,7 @@ export default defineConfig(async () => {
               wrangler: { configPath: './wrangler.toml' },
               // With TEST_NOW, `exports.default` is the Worker with the suite's clock (test-clock.ts).
               ...(plan.testNow ? { main: './test/support/pinned-worker.ts' } : {}),
-              miniflare: { bindings: plan.bindings },
+              miniflare: { bindings: plan.bindings, serviceBindings: isolates.serviceBindings, workers: isolates.workers },
             }),
           ],
           test: {

@@ -83,6 +83,16 @@ const HEADLINES: Record<string, (rows: Row[]) => Array<Omit<Headline, 'scenario'
       backlog && { figure: 'one dispatcher drain rate (deliveries/s)', value: backlog.deliveries_per_s },
     ];
   },
+  'lease-rtt': (rows) => {
+    const gap = rows.find((r) => String(r.config).startsWith('p50'));
+    const ratioKey = keyLike(rows[0], /^limiter calls/) ?? '';
+    return [
+      gap && { figure: 'GET /v1/agents p50, limiter 100 ms away − 0 ms away (ms)', value: gap.p50, ratio: gap.rps, goal: '≤ 10 ms' },
+      ...rows
+        .filter((r) => r.route === 'GET /v1/agents' && r[ratioKey] !== undefined)
+        .map((r) => ({ figure: `limiter calls ÷ tenant requests, ${r.config}`, value: r[ratioKey], goal: '≤ 0.05' })),
+    ];
+  },
   oidc: (rows) =>
     rows.filter((r) => r.rps_vs_direct !== undefined).map((r) => ({ figure: `${r.route} rps ÷ node-oidc direct`, value: r.rps, ratio: r.rps_vs_direct })),
 };

@@ -11,8 +11,10 @@ import { healthRoutes } from './features/health/routes.ts';
 import { adminRoutes } from './features/agents/admin-routes.ts';
 import { agentRoutes } from './features/agents/routes.ts';
 import { didRoutes } from './features/did/routes.ts';
+import { vcRoutes } from './features/vc/routes.ts';
 import { webhookRoutes } from './features/webhooks/routes.ts';
 import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
+import { publishTierChanges } from './features/tiers/tier-publish.ts';
 import { analyticsRoutes } from './features/analytics/routes.ts';
 import { tierRoutes } from './features/tiers/routes.ts';
 import { auditRoutes } from './features/audit/routes.ts';
@@ -21,11 +23,14 @@ import { oidcRoutes } from './features/oidc/routes.ts';
 import { federationRoutes } from './features/federation/routes.ts';
 import { billingRoutes } from './features/billing/routes.ts';
 import { delegationRoutes } from './features/delegations/routes.ts';
+import { metricsRoutes } from './features/metrics/routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface AppOptions {
   clock?: Clock;
+  /** Settle held usage on an idle timer (default on); tests that hold leases across calls turn it off. */
+  idleTimer?: boolean;
 }
 
 /** Builds the Worker's Hono app: middleware order, error mapping, routes and the OpenAPI document. */
@@ -50,13 +55,16 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
       },
     }),
   );
-  app.use('*', deps({ clock: options.clock }));
+  app.use('*', deps({ clock: options.clock, idleTimer: options.idleTimer }));
   app.use('*', kickWebhooks());
+  app.use('*', publishTierChanges());
 
   healthRoutes(app);
   adminRoutes(app);
+  metricsRoutes(app);
   agentRoutes(app);
   didRoutes(app);
+  vcRoutes(app);
   webhookRoutes(app);
   analyticsRoutes(app);
   tierRoutes(app);

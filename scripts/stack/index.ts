@@ -42,7 +42,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const target = new URL(pgHandle.url);
     const proxy = await startWsProxy([`${target.hostname}:${target.port || 5432}`], opts.ports?.wsProxy);
     stops.push(proxy.stop);
-    const bindings: Record<string, string> = { DATABASE_URL: pgHandle.url, NEON_WS_PROXY: proxy.neonWsProxy };
+    // A local stack is development (wrangler.toml says production): development-only switches are allowed.
+    const bindings: Record<string, string> = { ENVIRONMENT: 'development', DATABASE_URL: pgHandle.url, NEON_WS_PROXY: proxy.neonWsProxy };
     if (opts.redisUrl) {
       const bridge = await startRedisBridge(opts.redisUrl, { port: opts.ports?.redisBridge, token: opts.redisToken });
       stops.push(bridge.stop);

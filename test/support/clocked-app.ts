@@ -30,8 +30,12 @@ export const bindings = env as unknown as Record<string, unknown> & Cloudflare.E
 export const testClock: Clock = offsetClock(parseOffset(bindings[CLOCK_OFFSET_VAR]));
 export const testNow = (): Date => testClock.now();
 
+/**
+ * The app on `clock` with `envOverrides` over the test bindings. Usage is settled at the end of each call
+ * (USAGE_FLUSH_MS, 0 in the tests unless overridden), never on a timer: the test moves the clock instead.
+ */
 export function clockedApp(clock: Clock, envOverrides: Record<string, unknown> = {}) {
-  const app = createApp({ clock });
+  const app = createApp({ clock, idleTimer: false });
   const appEnv = { ...bindings, ...envOverrides };
   return async function callApp(method: string, path: string, opts: CallOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers };

@@ -37,6 +37,11 @@ export async function planTestEnv(): Promise<TestPlan> {
   const redisUrl = process.env.REDIS_URL || undefined;
   const pgUrl = databaseUrl ?? `postgres://postgres@127.0.0.1:${ports.pglite}/postgres`;
   const bindings: Record<string, string> = {
+    // wrangler.toml says production; tests use development switches (LIMITER_SIMULATED_RTT_MS).
+    ENVIRONMENT: 'development',
+    // Usage and quota leases are written and returned at the end of every request, so a test reads the
+    // Durable Object and analytics exactly; the lease tests set their own interval.
+    USAGE_FLUSH_MS: '0',
     DATABASE_URL: pgUrl,
     NEON_WS_PROXY: `127.0.0.1:${ports.wsProxy}/v1`,
     ADMIN_TOKEN: randomBytes(24).toString('hex'),

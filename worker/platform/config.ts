@@ -47,6 +47,11 @@ const optionalString = z
  * keep the two in step.
  */
 export const configSchema = z.object({
+  /**
+   * `production` (the default, and what wrangler.toml sets for deployments) or `development` (npm start, the
+   * tests, the benchmarks). Development-only switches are refused in production.
+   */
+  ENVIRONMENT: z.enum(['production', 'development']).default('production'),
   DATABASE_URL: z.string().min(1, 'is required'),
   NEON_WS_PROXY: optionalString,
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
@@ -70,6 +75,10 @@ export const configSchema = z.object({
   DID_DOCUMENT_CACHE_TTL_SECONDS: int(300, 1),
   /** Lifetime of a DID document in one isolate's memory; 0 turns that layer off. At most 5000 (a stale key is a security bug). */
   DID_MEMORY_CACHE_MS: int(2000, 0).pipe(z.number().max(5000, 'must be at most 5000')),
+  /** validUntil − validFrom of agent identity credentials (GET /agents/{id}/credential). */
+  AGENT_CREDENTIAL_VALIDITY_SECONDS: int(86_400, 60),
+  /** Longest time a status list is served (by us, and by verifiers honouring Cache-Control) after it was built. */
+  STATUS_LIST_CACHE_SECONDS: int(60, 1).pipe(z.number().max(3600, 'must be at most 3600')),
   FEDERATION_JWKS_CACHE_TTL_SECONDS: int(3600, 1),
   FEDERATION_CLOCK_SKEW_SECONDS: int(60, 0),
   /** Longest federated token accepted by /v1/federation/verify; longer ones fail with `token_too_large`. */
@@ -122,8 +131,19 @@ export const configSchema = z.object({
   ),
   APP_BASE_URL: z.string().optional().default('http://localhost:3000'),
   LOG_REQUESTS: bool(true),
-  /** Benchmarks only: skips the per-tenant daily call counter (bench/limiter.bench.ts). Never set in production. */
+  /** Benchmarks only: skips the per-tenant daily call counter (bench/limiter.bench.ts). Refused in production. */
   RATE_LIMIT_BYPASS: bool(false),
+  /**
+   * Development only (refused in production): delays every call to a TenantLimiter object by this many ms, to
+   * show what a far-away object costs (tests, benchmarks).
+   */
+  LIMITER_SIMULATED_RTT_MS: int(0, 0).pipe(z.number().max(10_000, 'must be at most 10000')),
+  /**
+   * How long an isolate may keep usage it has counted (unlimited tiers' calls and tokens, token analytics) and
+   * an unused quota lease before writing or returning them; also the most a crash can lose. 0 writes and
+   * returns everything at the end of each request.
+   */
+  USAGE_FLUSH_MS: int(2_000, 0).pipe(z.number().max(20_000, 'must be at most 20000')),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -138,6 +158,16 @@ export class ConfigError extends Error {
 // Config is immutable per env object, so a WeakMap keyed by it is a safe module-level cache.
 const parsed = new WeakMap<object, Config>();
 
+/** Switches that exist for tests and benchmarks; a production configuration that sets one is refused. */
+const DEVELOPMENT_ONLY = ['LIMITER_SIMULATED_RTT_MS', 'RATE_LIMIT_BYPASS'] as const;
+
+const refusedInProduction = (c: Config): string[] =>
+  c.ENVIRONMENT !== 'production'
+    ? []
+    : DEVELOPMENT_ONLY.filter((name) => (name === 'RATE_LIMIT_BYPASS' ? c.RATE_LIMIT_BYPASS : c[name] > 0)).map(
+        (name) => `${name} is development only (ENVIRONMENT is production)`,
+      );
+
 /** Parses the Worker's bindings; throws ConfigError naming every missing or invalid variable. */
 export function loadConfig(env: object): Config {
   const hit = parsed.get(env);
@@ -147,6 +177,8 @@ export function loadConfig(env: object): Config {
     const names = result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
     throw new ConfigError(`Invalid configuration: ${names.join('; ')}`);
   }
+  const refused = refusedInProduction(result.data);
+  if (refused.length > 0) throw new ConfigError(`Invalid configuration: ${refused.join('; ')}`);
   parsed.set(env, result.data);
   return result.data;
 }

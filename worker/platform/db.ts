@@ -1,5 +1,6 @@
 import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
 import { AppError } from '../platform/errors.ts';
+import { count } from './metrics.ts';
 
 /** Anything that runs a parameterised query: the request's Db or a transaction. */
 export interface Queryable {
@@ -42,7 +43,10 @@ export class Db implements Queryable {
   }
 
   #pg(): Pool {
-    this.#pool ??= new Pool({ connectionString: this.#url, max: 4 });
+    if (!this.#pool) {
+      this.#pool = new Pool({ connectionString: this.#url, max: 4 });
+      this.#pool.on('connect', () => count('agentidp_db_connections_opened_total'));
+    }
     return this.#pool;
   }
 

@@ -86,7 +86,10 @@ export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void
   }
 }
 
-/** Spends the tenant's daily API calls (free tier: 10,000) in its TenantLimiter; the next call is a 429. */
+/**
+ * Spends the tenant's daily API calls (free tier: 10,000): all that nobody holds, in its TenantLimiter,
+ * then the rest of the Worker's lease by calling the API until it answers 429.
+ */
 export async function exhaustDailyCalls(t: Tenant, limit: number): Promise<void> {
   const res = await fetch(`${inject('consoleControlUrl')}/limiter/spend`, {
     method: 'POST',
@@ -94,6 +97,8 @@ export async function exhaustDailyCalls(t: Tenant, limit: number): Promise<void>
     body: JSON.stringify({ organization_id: t.organization_id, limit }),
   });
   if (res.status !== 204) throw new Error(`limiter/spend: ${res.status} ${await res.text()}`);
+  for (let i = 0; i < 2_000; i++) if ((await apiCall('GET', '/v1/agents', t.api_key)).status === 429) return;
+  throw new Error('the daily limit was not reached');
 }
 
 /** Polls `probe` until it returns true (bounded; for state that settles asynchronously, like deliveries). */

@@ -37,8 +37,9 @@ let receivers: WebhookReceivers | undefined;
 let control: http.Server | undefined;
 
 /**
- * `POST /limiter/spend` `{ organization_id, limit }`: counts today's API calls of that organization up to
- * `limit` in its TenantLimiter (as if it had made them), so the next call is answered 429. Also spends
+ * `POST /limiter/spend` `{ organization_id, limit }`: counts today's API calls of that organization in its
+ * TenantLimiter up to `limit`, less what the Worker's isolate holds in a lease (as if it had made them), so
+ * the isolate's next calls spend its lease and then are answered 429 (see exhaustDailyCalls). Also spends
  * tomorrow's when midnight UTC is minutes away, so a test running across it still sees the 429.
  */
 function startControl(w: BenchWorker, token: string, clock: { now(): Date }): Promise<http.Server> {
@@ -55,8 +56,9 @@ function startControl(w: BenchWorker, token: string, clock: { now(): Date }): Pr
       const nextMidnight = Date.parse(`${new Date(now).toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000;
       const days = nextMidnight - now < 10 * 60_000 ? [now, nextMidnight + 1000] : [now];
       for (const nowMs of days) {
-        const used = (await stub.usage(nowMs)).calls;
-        if (used < limit) await stub.increment('calls', limit, nowMs, limit - used);
+        const usage = await stub.usage(nowMs);
+        const free = limit - usage.calls - usage.calls_leased;
+        if (free > 0) await stub.increment('calls', limit, nowMs, free);
       }
       res.writeHead(204).end();
     } catch (err) {

@@ -89,6 +89,7 @@ describe('per-tenant daily call limit', () => {
 
   it('counts unlimited tiers without RateLimit headers', async () => {
     const org = await createOrg('enterprise');
+    // The in-process app waits for the request's after-response work (the usage batch is written there).
     const { clock, app } = stoppedClockApp();
     const res = await app('GET', '/v1/agents', { token: org.api_key });
     expect(res.status).toBe(200);

@@ -12,7 +12,7 @@ const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_AGENTS = TIER_CONFIG.free.max_agents!;
 
 const tierService = (db: ConstructorParameters<typeof TierService>[0]) =>
-  new TierService(db, new UsageLimiterService(ns, systemClock), new AuditService(systemClock), systemClock);
+  new TierService(db, new UsageLimiterService(ns, systemClock, { flushMs: 0, waitUntil: () => undefined }), new AuditService(systemClock), systemClock);
 
 async function createAgents(org: Org, n: number) {
   const agents = [];

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { utcDate } from '../../platform/clock.ts';
+import { issuedTokens } from './token-batch.ts';
 import type { ActivityHeatmap, AgentUsage, TokenTrend } from './contract.ts';
 
 /** The token trend covers at most this many days (and at least one). */
@@ -15,13 +16,16 @@ export type AgentActivity = 'created' | 'updated' | 'decommissioned' | 'credenti
 export const clampTrendDays = (days: number) => Math.min(MAX_TREND_DAYS, Math.max(1, Math.trunc(days)));
 
 const METRIC_MAX = 200;
+/** Issued tokens are written once this many are pending (or USAGE_FLUSH_MS has passed). */
+export const TOKEN_BATCH = 100;
 
 /**
  * Usage analytics: hourly counters per tenant and metric in `analytics_events`, and the three queries of
  * the analytics routes. Writes are fire-and-forget: `record*` start the upsert at once on the request's
  * Db, hand the promise to `waitUntil` and return; a failure is logged and swallowed, so analytics can
- * neither fail nor slow the request that records it. Every query is scoped to one organization and reads
- * through an index (see migrations/0003_analytics.sql).
+ * neither fail nor slow the request that records it. Issued tokens, the frequent write, are added up in
+ * this isolate instead (token-batch.ts) and written in batches by `flushIssuedTokens`. Every query is
+ * scoped to one organization and reads through an index (see migrations/0003_analytics.sql).
  */
 export class AnalyticsService {
   // Plain fields rather than parameter properties: bench/analytics.bench.ts runs this file in Node, whose
@@ -29,11 +33,14 @@ export class AnalyticsService {
   private readonly db: Queryable;
   private readonly clock: Clock;
   private readonly waitUntil: (p: Promise<unknown>) => void;
+  private readonly flushMs: number;
 
-  constructor(db: Queryable, clock: Clock, waitUntil: (p: Promise<unknown>) => void) {
+  /** `flushMs`: USAGE_FLUSH_MS, how long issued tokens may wait in this isolate before they are written. */
+  constructor(db: Queryable, clock: Clock, waitUntil: (p: Promise<unknown>) => void, { flushMs = 0 }: { flushMs?: number } = {}) {
     this.db = db;
     this.clock = clock;
     this.waitUntil = waitUntil;
+    this.flushMs = flushMs;
   }
 
   /**
@@ -50,11 +57,41 @@ export class AnalyticsService {
   }
 
   /**
-   * For the token issuer: records `n` tokens as `token_issued` (trend) and `agent:<agentId>:token_issued`
-   * (heatmap, per-agent usage) in one statement. Same guarantees as `recordEvent`.
+   * For the token issuer: adds `n` tokens to this isolate's batch of `token_issued` (trend) and
+   * `agent:<agentId>:token_issued` (heatmap, per-agent usage), written by `flushIssuedTokens` (at once when
+   * the batch is full, or USAGE_FLUSH_MS is 0). Never throws and never waits.
    */
   recordTokenIssued(organizationId: string, agentId: string, n = 1): void {
-    this.#record(organizationId, ['token_issued', `agent:${agentId}:token_issued`], n);
+    if (!Number.isSafeInteger(n) || n < 1 || agentId.length === 0 || agentId.length > 100) return;
+    issuedTokens.add(organizationId, agentId, this.clock.now(), n);
+    if (this.flushMs === 0 || issuedTokens.pending >= TOKEN_BATCH) this.flushIssuedTokens({ force: true });
+  }
+
+  /**
+   * Writes the isolate's batch of issued tokens on this unit of work's Db when it is due (TOKEN_BATCH tokens,
+   * or USAGE_FLUSH_MS since the oldest), or whenever tokens wait with `force`. The write starts before this
+   * returns (so it is on the connection before the request closes it) and runs under `waitUntil`; a failure
+   * is logged, and the tokens are kept for the next flush.
+   */
+  flushIssuedTokens({ force = false }: { force?: boolean } = {}): void {
+    const due = force ? issuedTokens.pending > 0 : issuedTokens.due(this.clock.now().getTime(), this.flushMs, TOKEN_BATCH);
+    if (!due) return;
+    this.waitUntil(
+      issuedTokens.flush(this.db).catch((err: unknown) => {
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            msg: 'token analytics batch not written (kept for the next flush)',
+            error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+          }),
+        );
+      }),
+    );
+  }
+
+  /** Issued tokens of this isolate not yet written. */
+  get pendingIssuedTokens(): number {
+    return issuedTokens.pending;
   }
 
   /**

@@ -3,14 +3,15 @@ import type { Clock } from '../../platform/clock.ts';
 import { isTierName } from '../tiers/tiers.ts';
 import type { UsageLimiterService } from '../tiers/usage-limiter.service.ts';
 import type { AnalyticsService } from '../analytics/analytics.service.ts';
+import type { QuotaTicket } from '../tiers/quota-decision.ts';
 import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** One token held on the tenant's daily counter until node-oidc answers. */
 export interface TokenReservation {
   organizationId: string;
   agentId: string;
-  /** The instant counted at; a refund goes to the same UTC day. */
-  nowMs: number;
+  /** How the token was counted; a refund goes back the same way, to the same UTC day. */
+  ticket: QuotaTicket;
 }
 
 export type ReserveResult =
@@ -30,7 +31,6 @@ export class OidcTokenService {
     private readonly limiter: UsageLimiterService,
     private readonly analytics: AnalyticsService,
     private readonly clock: Clock,
-    private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
 
   /**
@@ -48,25 +48,22 @@ export class OidcTokenService {
     );
     if (!row) return { kind: 'unknown_client' };
     const nowMs = this.clock.now().getTime();
-    const result = await this.limiter.countTokens(row.organization_id, isTierName(row.tier) ? row.tier : 'free', 1);
-    if (!result.allowed) {
-      const retryAfterSeconds = Math.max(1, Math.ceil((Date.parse(result.reset_at) - nowMs) / 1000));
+    const result = await this.limiter.countTokens(row.organization_id, isTierName(row.tier) ? row.tier : 'free');
+    if (!result.allowed || !result.ticket) {
+      const until = result.retry_at ?? Date.parse(result.reset_at);
+      const retryAfterSeconds = Math.max(1, Math.ceil((until - nowMs) / 1000));
       return { kind: 'limited', limit: result.limit, resetAt: result.reset_at, retryAfterSeconds };
     }
-    return { kind: 'reserved', reservation: { organizationId: row.organization_id, agentId: clientId, nowMs } };
+    return { kind: 'reserved', reservation: { organizationId: row.organization_id, agentId: clientId, ticket: result.ticket } };
   }
 
-  /** The token was issued: `token_issued` and `agent:<id>:token_issued` are recorded after the response. */
+  /** The token was issued: `token_issued` and `agent:<id>:token_issued` are added to the analytics batch. */
   issued(r: TokenReservation): void {
     this.analytics.recordTokenIssued(r.organizationId, r.agentId);
   }
 
-  /** No token was issued: the reservation is given back after the response. Failures are logged only. */
+  /** No token was issued: the reservation is given back the way it was counted. Failures are logged only. */
   notIssued(r: TokenReservation): void {
-    this.waitUntil(
-      this.limiter.releaseTokens(r.organizationId, r.nowMs, 1).catch((err: unknown) => {
-        console.error(JSON.stringify({ level: 'error', msg: 'token reservation refund failed', error: String(err) }));
-      }),
-    );
+    this.limiter.refundToken(r.organizationId, r.ticket);
   }
 }

@@ -1,13 +1,15 @@
 import type { MiddlewareHandler } from 'hono';
 import type { TenantEnv } from '../../env.ts';
 import { problem } from '../../http/errors.ts';
-import type { LimitResult } from '../../../durable-objects/tenant-limiter.do.ts';
+import type { QuotaDecision } from './quota-decision.ts';
 
 /**
- * Counts every tenant-authenticated request as one API call against the tier's daily limit (TenantLimiter
- * Durable Object). Sets `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds to the next
- * UTC midnight) on every counted response of a limited tier; past the limit answers 429 `rate_limited` with
- * `Retry-After`. Unlimited tiers are counted (for `GET /v1/tier`) but carry no headers.
+ * Counts every tenant-authenticated request as one API call against the tier's daily limit (a lease on the
+ * tenant's TenantLimiter Durable Object, spent in this isolate: see UsageLimiterService). Sets
+ * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds to the next UTC midnight) on every
+ * counted response of a limited tier; past the limit answers 429 `rate_limited` with `Retry-After`: the
+ * seconds to midnight, or, while other isolates still hold unspent quota, to the moment it comes back.
+ * Unlimited tiers are counted (for `GET /v1/tier`) but carry no headers.
  *
  * Fails open: when the Durable Object cannot be reached the request proceeds uncounted and an error is
  * logged — a quota is not a security boundary, and an outage of the counter should not become an outage
@@ -19,7 +21,7 @@ export function rateLimit(): MiddlewareHandler<TenantEnv> {
     const { config, clock } = c.var.deps;
     if (config.RATE_LIMIT_BYPASS) return next();
     const tenant = c.var.tenant;
-    let result: LimitResult;
+    let result: QuotaDecision;
     try {
       result = await c.var.services.limiter.countCall(tenant.organizationId, tenant.tier);
     } catch (err) {
@@ -42,11 +44,17 @@ export function rateLimit(): MiddlewareHandler<TenantEnv> {
       headers['RateLimit-Reset'] = String(resetSeconds);
     }
     if (!result.allowed) {
+      const nowMs = clock.now().getTime();
+      const retryAfter = result.retry_at === null ? resetSeconds : Math.max(1, Math.ceil((result.retry_at - nowMs) / 1000));
+      const detail =
+        result.retry_at === null
+          ? `Daily API call limit of ${result.limit} reached; it resets at ${result.reset_at}`
+          : `Daily API call limit of ${result.limit} reached for now: the rest is held by other servers and comes back within ${retryAfter} s`;
       return problem(
         'rate_limited',
-        `Daily API call limit of ${result.limit} reached; it resets at ${result.reset_at}`,
+        detail,
         { limit: result.limit, reset_at: result.reset_at },
-        { ...headers, 'Retry-After': String(resetSeconds) },
+        { ...headers, 'Retry-After': String(retryAfter) },
       );
     }
     await next();
