@@ -139,3 +139,19 @@ describe('agent ids in tenant routes', () => {
     expect(listed.data.map((c: { client_id: string }) => c.client_id)).toEqual([agentId, agentId]);
   });
 });
+
+describe('agent ids in public documents', () => {
+  it('serves DID documents, cards and credentials under the canonical id only', async () => {
+    const org = await createOrg();
+    const { agentId } = await agentWithCredential(org);
+    const paths = (id: string) => [
+      `/agents/${id}/did.json`,
+      `/agents/${id}/card.json`,
+      `/agents/${id}/.well-known/agent-card.json`,
+      `/agents/${id}/credential`,
+    ];
+    for (const path of paths(agentId)) expect((await call('GET', path)).status, path).toBe(200);
+    // Another spelling would be another DID (DIDs compare character by character), and another cache key.
+    for (const path of paths(agentId.toUpperCase())) await expectProblem(await call('GET', path), 404, 'not_found');
+  });
+});

@@ -9,6 +9,7 @@ import { custodySigner } from './did-signer.ts';
 import { agentDid, didWebOrigin } from './did-web.ts';
 import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
 import { TtlMemoryCache } from './ttl-memory-cache.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** A signed card as served (`body`, `etag`), or the mark of a decommissioned agent (`gone`). */
 export interface CardArtifact extends Artifact {
@@ -39,8 +40,6 @@ interface CardRow {
   private_key_ref: string | null;
 }
 
-/** Agent ids as we issue them; anything else cannot name an agent. */
-const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Isolate memory of signed cards, apart from the DID documents' (its entries never evict theirs). Module
@@ -76,7 +75,7 @@ export class AgentCardService {
    * a decommissioned one, and the custody's errors (`key_unavailable`, `key_custody_unavailable`).
    */
   async card(agentId: string): Promise<{ body: string; etag: string }> {
-    if (!AGENT_ID_RE.test(agentId)) throw notFound('Agent');
+    if (!isAgentId(agentId)) throw notFound('Agent');
     const did = agentDid(this.options.domain, agentId);
     const card = await this.#cards.get(did, () => this.#load(agentId, did));
     if (!card) throw notFound('Agent');

@@ -21,9 +21,8 @@ import { DidDocumentCache } from './did-document-cache.ts';
 import { custodySigner, type DidSigner } from './did-signer.ts';
 import type { DidRecord } from './did-record.ts';
 import { didResolutionError } from './resolution-error.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
 
-/** Agent ids as we issue them (lower-case UUIDs): a DID is compared character by character. */
-const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const INSTANCE_KEY = 'instance';
 
 export interface DidServiceOptions {
@@ -126,7 +125,7 @@ export class DidService {
 
   /** An agent's record. Throws `not_found` (404) for a malformed or unknown id, or an agent without a DID. */
   async agentRecord(agentId: string): Promise<DidRecord> {
-    if (!AGENT_ID_RE.test(agentId)) throw notFound('DID document');
+    if (!isAgentId(agentId)) throw notFound('DID document');
     const record = await this.#docs.get(agentId, this.agentDid(agentId), () => this.#loadAgent(agentId));
     if (!record) throw notFound('DID document');
     return record;
@@ -188,7 +187,7 @@ export class DidService {
     agentId: string,
     data: Uint8Array<ArrayBuffer>,
   ): Promise<{ kid: string; verificationMethod: string; signature: Uint8Array<ArrayBuffer> }> {
-    if (!AGENT_ID_RE.test(agentId)) throw notFound('Agent');
+    if (!isAgentId(agentId)) throw notFound('Agent');
     const [row] = await this.db.query<{ status: string; kid: string; custody: CustodyKind; private_key_ref: string }>(
       `SELECT a.status, k.kid, k.custody, k.private_key_ref FROM agents a
        JOIN agent_did_keys k ON k.agent_id = a.agent_id

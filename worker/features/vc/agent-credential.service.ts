@@ -11,6 +11,7 @@ import { didWebOrigin } from '../did/did-web.ts';
 import { TtlMemoryCache } from '../did/ttl-memory-cache.ts';
 import type { StatusListService } from './status-list.service.ts';
 import { agentIdentityCredential, statusListEntry, VC_JWT_HEADER } from './vc-documents.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** A signed credential as served, or the mark of a decommissioned agent (`gone`). */
 export interface CredentialArtifact extends Artifact {
@@ -38,7 +39,6 @@ interface SubjectRow {
   status_index: number | null;
 }
 
-const AGENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUBJECT_SQL = `SELECT a.organization_id, o.name AS organization_name, a.owner, a.agent_type, a.capabilities, a.status,
          e.list_id, e.status_index
   FROM agents a JOIN organizations o ON o.organization_id = a.organization_id
@@ -77,7 +77,7 @@ export class AgentCredentialService {
    * `agent_decommissioned` (410) for a decommissioned one, and the custody's errors.
    */
   async credential(agentId: string): Promise<{ jwt: string; etag: string }> {
-    if (!AGENT_ID_RE.test(agentId)) throw notFound('Agent');
+    if (!isAgentId(agentId)) throw notFound('Agent');
     const did = this.did.agentDid(agentId);
     const issued = await this.#credentials.get(did, () => this.#issue(agentId, did));
     if (!issued) throw notFound('Agent');
