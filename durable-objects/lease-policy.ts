@@ -4,7 +4,7 @@
  */
 
 /** How long an isolate may spend a lease after its last grant; it must stop at `expiresAt`. */
-export const LEASE_TTL_MS = 5_000;
+export const LEASE_TTL_MS = 10_000;
 /**
  * The object counts an unreturned lease as spent this long after it expired: room for the holder's return to
  * arrive and for clock skew between isolates, so a holder never spends quota the object has taken back.

@@ -5,6 +5,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import type { QuotaDecision } from '../../../worker/features/tiers/quota-decision.ts';
+import { LEASE_GRACE_MS, LEASE_TTL_MS } from '../../../durable-objects/lease-policy.ts';
 
 const FREE_CALLS = TIER_CONFIG.free.max_calls_per_day!;
 const bindings = env as unknown as Record<'QUOTA_ISOLATE_A' | 'QUOTA_ISOLATE_B' | 'QUOTA_ISOLATE_C', Fetcher>;
@@ -68,7 +69,7 @@ describe('quota leases across isolates', () => {
     for (const d of refused) {
       expect(d.retry_at).not.toBeNull();
       const wait = d.retry_at! - Date.now();
-      expect(wait).toBeLessThanOrEqual(7_000);
+      expect(wait).toBeLessThanOrEqual(LEASE_TTL_MS + LEASE_GRACE_MS);
     }
 
     // A and B go quiet and give their leases back (what the idle timer does after USAGE_FLUSH_MS).
