@@ -6,7 +6,7 @@
 // called the object. Limiter calls ÷ tenant requests are read from each copy's GET /v1/admin/metrics (goal
 // ≤ 0.05). `node bench/lease-rtt.bench.ts` (DATABASE_URL for a Postgres server, else PGlite). Runs alternate
 // between the copies to cancel drift; load generator and workerd share this machine's cores.
-import { measure, postJson, ratio, report, startBenchWorker, type BenchWorker, type Measurement } from './harness.ts';
+import { type BenchWorker, type Measurement, measure, postJson, ratio, report, startBenchWorker } from './harness.ts';
 
 const RTT_MS = 100;
 const ROUNDS = 2;
@@ -23,22 +23,38 @@ interface Copy {
 async function counters(w: BenchWorker): Promise<{ limiter: number; tenant: number }> {
   const res = await fetch(`${w.url}/v1/admin/metrics`, { headers: { authorization: `Bearer ${w.adminToken}` } });
   if (!res.ok) throw new Error(`metrics: ${res.status}`);
-  const { samples } = (await res.json()) as { samples: Array<{ name: string; labels: Record<string, string>; value: number }> };
+  const { samples } = (await res.json()) as {
+    samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
+  };
   const sum = (name: string, labels: Record<string, string> = {}) =>
-    samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((t, s) => t + s.value, 0);
-  return { limiter: sum('agentidp_limiter_calls_total'), tenant: sum('agentidp_requests_total', { route_class: 'tenant' }) };
+    samples
+      .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+      .reduce((t, s) => t + s.value, 0);
+  return {
+    limiter: sum('agentidp_limiter_calls_total'),
+    tenant: sum('agentidp_requests_total', { route_class: 'tenant' }),
+  };
 }
 
 async function tenant(w: BenchWorker): Promise<string> {
   // Pro: a limited tier (leases, headers) whose 1,000,000 calls a day the run cannot exhaust.
-  const { api_key } = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, { name: `bench-lease-${Date.now()}`, tier: 'pro' });
+  const { api_key } = await postJson(`${w.url}/v1/admin/organizations`, w.adminToken, {
+    name: `bench-lease-${Date.now()}`,
+    tier: 'pro',
+  });
   for (let i = 0; i < 3; i++) {
-    await postJson(`${w.url}/v1/agents`, api_key, { email: `a${i}@example.com`, owner: `team-${i}`, agent_type: 'bench', capabilities: ['x'] });
+    await postJson(`${w.url}/v1/agents`, api_key, {
+      email: `a${i}@example.com`,
+      owner: `team-${i}`,
+      agent_type: 'bench',
+      capabilities: ['x'],
+    });
   }
   return api_key;
 }
 
-const mean = (xs: Measurement[], k: 'rps' | 'p50' | 'p99') => Math.round((xs.reduce((s, x) => s + x[k], 0) / xs.length) * 10) / 10;
+const mean = (xs: Measurement[], k: 'rps' | 'p50' | 'p99') =>
+  Math.round((xs.reduce((s, x) => s + x[k], 0) / xs.length) * 10) / 10;
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const copies: Copy[] = [];
@@ -60,7 +76,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
       }
     }
     const after = await Promise.all(copies.map((c) => counters(c.w)));
-    for (const c of copies) c.tierRuns.push(await measure(`${c.w.url}/v1/tier`, { durationSec: 3, headers: headers(c) }));
+    for (const c of copies)
+      c.tierRuns.push(await measure(`${c.w.url}/v1/tier`, { durationSec: 3, headers: headers(c) }));
 
     const [near, far] = copies as [Copy, Copy];
     const rows: Record<string, unknown>[] = copies.map((c, i) => {
@@ -73,7 +90,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
         p50: mean(c.runs, 'p50'),
         p99: mean(c.runs, 'p99'),
         non2xx: c.runs.reduce((s, m) => s + m.non2xx + m.errors, 0),
-        'limiter calls ÷ requests (goal ≤ 0.05)': requests > 0 ? Math.round((limiter / requests) * 10_000) / 10_000 : null,
+        'limiter calls ÷ requests (goal ≤ 0.05)':
+          requests > 0 ? Math.round((limiter / requests) * 10_000) / 10_000 : null,
       };
     });
     rows.push({
@@ -83,9 +101,18 @@ export async function run(): Promise<Record<string, unknown>[]> {
       rps: ratio(mean(far.runs, 'rps'), mean(near.runs, 'rps')),
     });
     for (const c of copies) {
-      rows.push({ route: 'GET /v1/tier (reads the object every request)', config: c.name, rps: mean(c.tierRuns, 'rps'), p50: mean(c.tierRuns, 'p50'), p99: mean(c.tierRuns, 'p99') });
+      rows.push({
+        route: 'GET /v1/tier (reads the object every request)',
+        config: c.name,
+        rps: mean(c.tierRuns, 'rps'),
+        p50: mean(c.tierRuns, 'p50'),
+        p99: mean(c.tierRuns, 'p99'),
+      });
     }
-    rows.push({ route: '(setup)', config: `postgres: ${near.w.stack.postgresKind}; ${ROUNDS} alternating ${SECONDS} s runs per copy, 10 connections` });
+    rows.push({
+      route: '(setup)',
+      config: `postgres: ${near.w.stack.postgresKind}; ${ROUNDS} alternating ${SECONDS} s runs per copy, 10 connections`,
+    });
     report('lease-rtt', rows);
     return rows;
   } finally {

@@ -1,5 +1,10 @@
-import type { CounterKind, LimitResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 import type { LeaseReply, LeaseRequest } from '../../../durable-objects/lease-policy.ts';
+import type {
+  CounterKind,
+  LimitResult,
+  TenantLimiter,
+  UsageResult,
+} from '../../../durable-objects/tenant-limiter.do.ts';
 import { count } from '../../platform/metrics.ts';
 
 /** blocking: a request waits for the answer; background: nobody does (renewals, returns, flushes). */
@@ -33,7 +38,11 @@ export class LimiterLink {
     return this.#call('usage', mode, (stub) => stub.usage(nowMs));
   }
 
-  async #call<T>(method: string, mode: CallMode, fn: (stub: DurableObjectStub<TenantLimiter>) => Promise<T>): Promise<T> {
+  async #call<T>(
+    method: string,
+    mode: CallMode,
+    fn: (stub: DurableObjectStub<TenantLimiter>) => Promise<T>,
+  ): Promise<T> {
     count('agentidp_limiter_calls_total', { method, mode });
     try {
       if (this.rttMs > 0) {

@@ -92,7 +92,12 @@ export class QuotaLease {
         return local;
       }
       const spent = this.#spentOut;
-      if (spent && spent.day === utcDate(new Date(ctx.nowMs)) && spent.policy === ctx.limit && ctx.nowMs < spent.until) {
+      if (
+        spent &&
+        spent.day === utcDate(new Date(ctx.nowMs)) &&
+        spent.policy === ctx.limit &&
+        ctx.nowMs < spent.until
+      ) {
         return this.#refuse(spent.reply);
       }
       if (!this.busy) {
@@ -222,7 +227,18 @@ export class QuotaLease {
     }
     this.#busySince = Date.now();
     const call = ctx.link
-      .lease({ holder: this.#holderId(), kind: this.kind, limit: ctx.limit, nowMs: ctx.nowMs, report, need: plan.need, want: plan.want }, mode)
+      .lease(
+        {
+          holder: this.#holderId(),
+          kind: this.kind,
+          limit: ctx.limit,
+          nowMs: ctx.nowMs,
+          report,
+          need: plan.need,
+          want: plan.want,
+        },
+        mode,
+      )
       .then(
         (reply) => {
           this.#accept(ctx, reply);
