@@ -11,8 +11,10 @@ import { healthRoutes } from './features/health/routes.ts';
 import { adminRoutes } from './features/agents/admin-routes.ts';
 import { agentRoutes } from './features/agents/routes.ts';
 import { didRoutes } from './features/did/routes.ts';
+import { vcRoutes } from './features/vc/routes.ts';
 import { webhookRoutes } from './features/webhooks/routes.ts';
 import { kickWebhooks } from './features/webhooks/webhook-kick.ts';
+import { publishTierChanges } from './features/tiers/tier-publish.ts';
 import { analyticsRoutes } from './features/analytics/routes.ts';
 import { tierRoutes } from './features/tiers/routes.ts';
 import { auditRoutes } from './features/audit/routes.ts';
@@ -55,12 +57,14 @@ export function createApp(options: AppOptions = {}): OpenAPIHono<AppEnv> {
   );
   app.use('*', deps({ clock: options.clock, idleTimer: options.idleTimer }));
   app.use('*', kickWebhooks());
+  app.use('*', publishTierChanges());
 
   healthRoutes(app);
   adminRoutes(app);
   metricsRoutes(app);
   agentRoutes(app);
   didRoutes(app);
+  vcRoutes(app);
   webhookRoutes(app);
   analyticsRoutes(app);
   tierRoutes(app);

@@ -14,6 +14,9 @@ import { MetricsService } from './features/metrics/metrics.service.ts';
 import { AuditVerificationService } from './features/audit/audit-verification.service.ts';
 import { ComplianceService } from './features/audit/compliance.service.ts';
 import { DidService } from './features/did/did.service.ts';
+import { AgentCardService } from './features/did/agent-card.service.ts';
+import { AgentCredentialService } from './features/vc/agent-credential.service.ts';
+import { StatusListService } from './features/vc/status-list.service.ts';
 import { LocalKeyCustody, VaultKeyCustody, type KeyCustodies } from './features/did/key-custody/index.ts';
 import { AppError } from './platform/errors.ts';
 import { NodeOidc, secretCustodyMode } from './features/oidc/node-oidc.ts';
@@ -205,6 +208,45 @@ export function createServices(d: Deps) {
           }),
       );
     },
+    /** Signed A2A agent cards, cached beside (not inside) the DID documents. */
+    get agentCards() {
+      return once(
+        'agentCards',
+        () =>
+          new AgentCardService(d.db, d.cache, d.clock, s.keyCustody, {
+            domain: d.config.DID_WEB_DOMAIN,
+            oidcIssuer: d.config.OIDC_ISSUER,
+            redisTtlSeconds: d.config.DID_DOCUMENT_CACHE_TTL_SECONDS,
+            memoryTtlMs: d.config.DID_MEMORY_CACHE_MS,
+          }),
+      );
+    },
+    /** Revocation status lists of agent credentials, signed by the instance key. */
+    get statusLists() {
+      return once(
+        'statusLists',
+        () =>
+          new StatusListService(d.db, d.cache, d.clock, s.did, {
+            domain: d.config.DID_WEB_DOMAIN,
+            maxAgeSeconds: d.config.STATUS_LIST_CACHE_SECONDS,
+            redisTtlSeconds: d.config.DID_DOCUMENT_CACHE_TTL_SECONDS,
+            memoryTtlMs: d.config.DID_MEMORY_CACHE_MS,
+          }),
+      );
+    },
+    /** Agent identity credentials (VC 2.0 as JWTs), issued by the instance DID. */
+    get agentCredentials() {
+      return once(
+        'agentCredentials',
+        () =>
+          new AgentCredentialService(d.db, d.cache, d.clock, s.did, s.statusLists, {
+            domain: d.config.DID_WEB_DOMAIN,
+            validitySeconds: d.config.AGENT_CREDENTIAL_VALIDITY_SECONDS,
+            redisTtlSeconds: d.config.DID_DOCUMENT_CACHE_TTL_SECONDS,
+            memoryTtlMs: d.config.DID_MEMORY_CACHE_MS,
+          }),
+      );
+    },
     get agentHooks(): AgentHooks {
       return once(
         'agentHooks',
@@ -221,11 +263,20 @@ export function createServices(d: Deps) {
           onDecommission: async (q, agent, actor) => {
             const delegations = await endDelegationsOfAgent(q, { audit: s.audit, events: s.events, clock: d.clock }, agent, actor);
             const credentials = await s.credentials.revokeAllOf(q, agent.organization_id, agent.agent_id, actor);
+            // The agent's identity credential: its revocation bit, in the same transaction.
+            await s.statusLists.revoke(q, agent.agent_id);
             return { credentials_revoked: credentials, delegations_revoked: delegations };
           },
-          // After commit: DID cache invalidation, analytics (tier/analytics issue).
+          // After commit: the DID document, the signed card and credential, changed status lists; analytics.
           afterCommit: async (agent, change) => {
-            if (change !== 'created') await s.did.invalidateAgent(agent.agent_id);
+            if (change !== 'created') {
+              await Promise.all([
+                s.did.invalidateAgent(agent.agent_id),
+                s.agentCards.invalidate(agent.agent_id),
+                s.agentCredentials.invalidate(agent.agent_id),
+                s.statusLists.afterCommit(),
+              ]);
+            }
             s.analytics.recordAgentActivity(agent.organization_id, agent.agent_id, change);
           },
         }),

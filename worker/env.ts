@@ -15,7 +15,10 @@ export interface Tenant {
   organizationId: string;
   /** Id of the API key that authenticated the request (recorded as the audit actor). */
   apiKeyId: string;
+  /** The tier as read with the API key (possibly from the isolate's key cache). */
   tier: 'free' | 'pro' | 'enterprise';
+  /** `organizations.tier_version` read with `tier`: lets the rate limiter tell an older view from a newer one. */
+  tierVersion: number;
 }
 
 /** Per-request dependencies, built by the `deps` middleware from `c.env`. */

@@ -23,15 +23,23 @@ interface KeyRecord {
   organization_id: string;
   key_hash: string;
   tier: string;
+  tier_version: string | number;
   until: number;
 }
 
 // Deliberately lossy isolate cache of API-key rows (key id → hash, organization, tier), bounded in size and
 // lifetime (API_KEY_CACHE_SECONDS, default 10 s): it spares the tenant gate a Postgres round trip per request.
-// The presented key is still hashed and compared in constant time on every request; what can be stale for
-// up to the lifetime is the organization's tier as seen by the rate limiter.
+// The presented key is still hashed and compared in constant time on every request. The tier kept here may be
+// older than a change made in another isolate, for up to the lifetime; the isolate that made the change
+// forgets the organization's rows at once (forgetOrganizationKeys).
 const KEY_CACHE_MAX = 10_000;
 const keyCache = new Map<string, KeyRecord>();
+
+/** Drops the cached API-key rows of these organizations (their tier changed, or a key was revoked). */
+export function forgetOrganizationKeys(organizationIds: readonly string[]): void {
+  const gone = new Set(organizationIds);
+  for (const [keyId, row] of keyCache) if (gone.has(row.organization_id)) keyCache.delete(keyId);
+}
 
 async function findKey(c: Context<TenantEnv>, keyId: string): Promise<KeyRecord | undefined> {
   const ttlMs = c.var.deps.config.API_KEY_CACHE_SECONDS * 1000;
@@ -39,7 +47,7 @@ async function findKey(c: Context<TenantEnv>, keyId: string): Promise<KeyRecord 
   const hit = ttlMs > 0 ? keyCache.get(keyId) : undefined;
   if (hit && hit.until > now) return hit;
   const [row] = await c.var.deps.db.query<Omit<KeyRecord, 'until'>>(
-    `SELECT k.organization_id, k.key_hash, o.tier FROM api_keys k
+    `SELECT k.organization_id, k.key_hash, o.tier, o.tier_version FROM api_keys k
      JOIN organizations o USING (organization_id)
      WHERE k.key_id = $1 AND k.revoked_at IS NULL`,
     [keyId],
@@ -71,7 +79,12 @@ export function tenantAuth(): MiddlewareHandler<TenantEnv> {
     // Compare even when no row matched, so a miss costs the same as a wrong key.
     const ok = await timingSafeEqual(presented, row?.key_hash ?? '');
     if (!row || !ok) throw unauthorized();
-    c.set('tenant', { organizationId: row.organization_id, apiKeyId: keyId, tier: isTierName(row.tier) ? row.tier : 'free' });
+    c.set('tenant', {
+      organizationId: row.organization_id,
+      apiKeyId: keyId,
+      tier: isTierName(row.tier) ? row.tier : 'free',
+      tierVersion: Number(row.tier_version),
+    });
     await next();
   };
 }

@@ -75,6 +75,10 @@ export const configSchema = z.object({
   DID_DOCUMENT_CACHE_TTL_SECONDS: int(300, 1),
   /** Lifetime of a DID document in one isolate's memory; 0 turns that layer off. At most 5000 (a stale key is a security bug). */
   DID_MEMORY_CACHE_MS: int(2000, 0).pipe(z.number().max(5000, 'must be at most 5000')),
+  /** validUntil − validFrom of agent identity credentials (GET /agents/{id}/credential). */
+  AGENT_CREDENTIAL_VALIDITY_SECONDS: int(86_400, 60),
+  /** Longest time a status list is served (by us, and by verifiers honouring Cache-Control) after it was built. */
+  STATUS_LIST_CACHE_SECONDS: int(60, 1).pipe(z.number().max(3600, 'must be at most 3600')),
   FEDERATION_JWKS_CACHE_TTL_SECONDS: int(3600, 1),
   FEDERATION_CLOCK_SKEW_SECONDS: int(60, 0),
   /** Longest federated token accepted by /v1/federation/verify; longer ones fail with `token_too_large`. */

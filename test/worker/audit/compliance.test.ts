@@ -261,7 +261,8 @@ describe('compliance report caching', () => {
           throw new Error('boom');
         },
       } as unknown as AuditVerificationService);
-      const r2 = await broken.generateReport(org.organization_id);
+      // (Another organization: the first report's full walk of this one would be reused for 300 s.)
+      const r2 = await broken.generateReport((await createOrg('pro')).organization_id);
       expect(r2.sections.map((s: { status: string }) => s.status)).toEqual(['fail', 'fail']);
     } finally {
       await db.close();

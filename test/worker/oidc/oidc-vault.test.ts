@@ -193,6 +193,35 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
     expect(verify(hook.secret, req!).type).toBe('agent.created');
   });
 
+  it('reads both secrets back from Vault for GET /v1/webhooks/{id}/secret; 503 and no record while Vault is down', async () => {
+    const org = await createOrg();
+    const body = { name: 'read', url: receiver('vault-read').url, events: ['agent.created'] };
+    const hook = await json(await api(org, 'POST', '/v1/webhooks', body));
+    const rotated = await json(await api(org, 'POST', `/v1/webhooks/${hook.id}/rotate-secret`));
+    const path = `agentidp/webhooks/${org.organization_id}/${hook.id}/secret`;
+    const logged = (await vaultLog()).length;
+    const res = await api(org, 'GET', `/v1/webhooks/${hook.id}/secret`);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({
+      secret: rotated.secret,
+      previous_secret: hook.secret,
+      previous_expires_at: rotated.previous_secret_expires_at,
+    });
+    const reads = (await vaultLog()).slice(logged).filter((e) => e.path === path && e.method === 'GET');
+    expect(reads.map((e) => e.version).sort()).toEqual([1, 2]);
+
+    await vaultOutage(true);
+    const down = await api(org, 'GET', `/v1/webhooks/${hook.id}/secret`);
+    expect(down.status).toBe(503);
+    expect((await json(down)).code).toBe('key_custody_unavailable');
+    await vaultOutage(false);
+    const recorded = await sql<{ n: string }>(
+      `SELECT count(*)::text AS n FROM audit_events WHERE organization_id = $1 AND event_type = 'webhook.secret_read'`,
+      [org.organization_id],
+    );
+    expect(Number(recorded[0]!.n)).toBe(1);
+  });
+
   it('removes every version from Vault when the subscription is deleted', async () => {
     const org = await createOrg();
     const hook = await json(await api(org, 'POST', '/v1/webhooks', { name: 'del', url: receiver('vault-del').url, events: ['agent.created'] }));

@@ -116,6 +116,7 @@ describe('webhook subscriptions API', () => {
       ['PATCH', `/v1/webhooks/${hook.id}`, { active: false }],
       ['DELETE', `/v1/webhooks/${hook.id}`],
       ['POST', `/v1/webhooks/${hook.id}/rotate-secret`],
+      ['GET', `/v1/webhooks/${hook.id}/secret`],
       ['GET', `/v1/webhooks/${hook.id}/deliveries`],
     ] as const) {
       await expectProblem(await call(method, path, { token: other.api_key, body }), 404, 'not_found');
@@ -208,7 +209,8 @@ describe('webhook subscriptions API', () => {
 
   it('is described in the OpenAPI document', async () => {
     const doc = await json(await call('GET', '/openapi.json'));
-    for (const p of ['/v1/webhooks', '/v1/webhooks/{id}', '/v1/webhooks/{id}/deliveries', '/v1/webhooks/{id}/rotate-secret']) {
+    const paths = ['/v1/webhooks', '/v1/webhooks/{id}', '/v1/webhooks/{id}/deliveries', '/v1/webhooks/{id}/rotate-secret'];
+    for (const p of [...paths, '/v1/webhooks/{id}/secret']) {
       expect(doc.paths).toHaveProperty([p]);
     }
   });

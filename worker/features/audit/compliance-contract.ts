@@ -18,6 +18,9 @@ export const ComplianceFindingSchema = z
     seq: z.number().int().optional(),
     reason: z.string().optional(),
     count: z.number().int().optional(),
+    walked_at: z.string().optional().openapi({
+      description: 'audit-trail findings: when the full walk of the hash chain they report started (it re-hashes every event)',
+    }),
   })
   .openapi('ComplianceFinding');
 export type ComplianceFinding = z.infer<typeof ComplianceFindingSchema>;

@@ -3,6 +3,7 @@ import type { Cache } from '../../platform/cache.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
 import type { AuditVerificationService } from './audit-verification.service.ts';
 import type { ComplianceAgentCard, ComplianceFinding, ComplianceReport, ComplianceSection, ComplianceStatus } from './compliance-contract.ts';
+import { AuditFullWalks } from './audit-full-walk.ts';
 
 export const CACHE_TTL_SECONDS = 300;
 export const AGNTCY_SCHEMA_VERSION = '1.0';
@@ -21,18 +22,32 @@ const statusOf = (findings: ComplianceFinding[]): ComplianceStatus =>
 
 export const reportCacheKey = (organizationId: string) => `compliance:report:${organizationId}`;
 
+/** When the report's content was read: its generation, or the earlier start of the chain walk it reports. */
+function asOf(report: Omit<ComplianceReport, 'from_cache'>): number {
+  const times = report.sections
+    .flatMap((s) => s.findings.map((f) => f.walked_at))
+    .filter((t): t is string => t !== undefined);
+  return Math.min(Date.parse(report.generated_at ?? ''), ...times.map(Date.parse));
+}
+
 /**
  * AGNTCY compliance for a tenant: a report over agent identity and the audit trail, and the export of agent
  * cards. Reports are cached for {@link CACHE_TTL_SECONDS}; freshness is judged by the injected clock against
- * the report's `generated_at` (Redis' own TTL only bounds storage), so a moved clock expires a report.
+ * the time the report's content was read (`generated_at`, or the earlier start of the chain walk it reports;
+ * Redis' own TTL only bounds storage), so a moved clock expires a report and nothing it says is older than
+ * 300 s.
  */
 export class ComplianceService {
+  readonly #walks: AuditFullWalks;
+
   constructor(
     private readonly db: Queryable,
     private readonly cache: ReportCache,
     private readonly clock: Clock,
-    private readonly verifier: AuditVerificationService,
-  ) {}
+    verifier: Pick<AuditVerificationService, 'verifyChain'>,
+  ) {
+    this.#walks = new AuditFullWalks(db, clock, verifier);
+  }
 
   /**
    * The tenant's report, from cache when one younger than 300 s exists (`from_cache: true`), otherwise built
@@ -43,11 +58,11 @@ export class ComplianceService {
     const key = reportCacheKey(organizationId);
     const cached = await this.cache.getJson<Omit<ComplianceReport, 'from_cache'>>(key);
     const now = this.clock.now();
-    if (cached && this.#fresh(cached.generated_at, now)) return { ...cached, from_cache: true };
+    if (cached && this.#fresh(asOf(cached), now)) return { ...cached, from_cache: true };
 
     const sections = await Promise.all([
       this.#guard('agent-identity', () => this.#agentIdentitySection(organizationId, now)),
-      this.#guard('audit-trail', () => this.#auditTrailSection(organizationId)),
+      this.#guard('audit-trail', () => this.#auditTrailSection(organizationId, now)),
     ]);
     const report: Omit<ComplianceReport, 'from_cache'> = {
       organization_id: organizationId,
@@ -77,8 +92,8 @@ export class ComplianceService {
     }));
   }
 
-  #fresh(generatedAt: string | undefined, now: Date): boolean {
-    const age = now.getTime() - Date.parse(generatedAt ?? '');
+  #fresh(readAtMs: number, now: Date): boolean {
+    const age = now.getTime() - readAtMs;
     return age >= 0 && age < CACHE_TTL_SECONDS * 1000;
   }
 
@@ -171,30 +186,36 @@ export class ComplianceService {
     return findings;
   }
 
-  /** The audit hash chain must verify (routine verification: from the checkpoint, see AuditVerificationService). */
-  async #auditTrailSection(organizationId: string): Promise<ComplianceFinding[]> {
-    const v = await this.verifier.verifyChain(organizationId);
-    if (!v.verified) {
+  /**
+   * The audit hash chain must verify from seq 1: a full walk that re-hashes every event (see AuditFullWalks),
+   * reused for the report's cache lifetime. A routine verification would start at the last checkpoint and
+   * could not see a changed, deleted or swapped event below it.
+   */
+  async #auditTrailSection(organizationId: string, now: Date): Promise<ComplianceFinding[]> {
+    const w = await this.#walks.latest(organizationId, CACHE_TTL_SECONDS, now);
+    if (!w.verified) {
       return [
         {
           severity: 'fail',
           code: 'audit_chain_broken',
-          message: `The audit hash chain is broken at seq ${v.first_broken_seq} (${v.reason})`,
-          seq: v.first_broken_seq ?? undefined,
-          reason: v.reason ?? undefined,
+          message:
+            `The audit hash chain is broken at seq ${w.first_broken_seq} (${w.reason}), ` +
+            `found by a full walk at ${w.walked_at} that re-hashed ${w.checked} events`,
+          seq: w.first_broken_seq ?? undefined,
+          reason: w.reason ?? undefined,
+          count: w.checked,
+          walked_at: w.walked_at,
         },
       ];
     }
-    const scope = v.full
-      ? `all ${v.head_seq} events recomputed`
-      : `events ${v.from_seq}..${v.head_seq} recomputed; earlier events were verified by a previous verification`;
     return [
       {
         severity: 'info',
         code: 'audit_chain_verified',
-        message: `The audit hash chain is intact up to seq ${v.head_seq} (${scope})`,
-        seq: v.head_seq,
-        count: v.checked,
+        message: `The audit hash chain is intact: a full walk at ${w.walked_at} re-hashed all ${w.checked} events (seq 1..${w.head_seq})`,
+        seq: w.head_seq,
+        count: w.checked,
+        walked_at: w.walked_at,
       },
     ];
   }

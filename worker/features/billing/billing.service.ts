@@ -63,7 +63,7 @@ export class BillingService implements UpgradeCheckout {
     private readonly db: Db,
     audit: AuditService,
     private readonly clock: Clock,
-    tiers: Pick<TierService, 'applyUpgrade'>,
+    tiers: Pick<TierService, 'applyUpgrade' | 'isUpgrade'>,
     events: EventAnnouncer | undefined,
     /** Makes this request's Stripe client; undefined without STRIPE_SECRET_KEY. */
     private readonly stripe: () => Stripe | undefined,

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { TIER_RANK, isTierName } from '../tiers/tiers.ts';
+import { isTierName } from '../tiers/tiers.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
 import type { TierService } from '../tiers/tier.service.ts';
@@ -39,7 +39,7 @@ function log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown
 export class StripeEventApplier {
   constructor(
     private readonly audit: AuditService,
-    private readonly tiers: Pick<TierService, 'applyUpgrade'>,
+    private readonly tiers: Pick<TierService, 'applyUpgrade' | 'isUpgrade'>,
     private readonly events: EventAnnouncer | undefined,
     private readonly clock: Clock,
   ) {}
@@ -94,9 +94,9 @@ export class StripeEventApplier {
     }
     const org = await this.#lockOrganization(q, orgId);
     if (!org) return this.#ignore(event, 'unknown_organization', { organization_id: orgId });
-    const current = isTierName(org.tier) ? org.tier : 'free';
-    if (TIER_RANK[target] <= TIER_RANK[current]) {
-      return { ...this.#ignore(event, 'not_an_upgrade', { organization_id: orgId, current, target }), organizationId: orgId };
+    if (!this.tiers.isUpgrade(org.tier, target)) {
+      const fields = { organization_id: orgId, current: org.tier, target };
+      return { ...this.#ignore(event, 'not_an_upgrade', fields), organizationId: orgId };
     }
     await this.tiers.applyUpgrade(orgId, target, {
       q,

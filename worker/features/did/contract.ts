@@ -150,3 +150,48 @@ export const agentCardRoute = createRoute({
     ...pick(404, 410),
   },
 });
+
+const A2aCardSchema = z
+  .object({
+    protocolVersion: z.literal('0.3.0'),
+    name: z.string(),
+    description: z.string(),
+    url: z.string().openapi({ description: "The agent's endpoint; its card's URL when it registered none" }),
+    version: z.string(),
+    provider: z.object({ organization: z.string(), url: z.string() }),
+    capabilities: z.object({}),
+    securitySchemes: z.record(z.string(), z.object({ type: z.literal('openIdConnect'), openIdConnectUrl: z.string(), description: z.string() })),
+    security: z.array(z.record(z.string(), z.array(z.string()))),
+    defaultInputModes: z.array(z.string()),
+    defaultOutputModes: z.array(z.string()),
+    skills: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), tags: z.array(z.string()) })),
+    signatures: z.array(
+      z.object({
+        protected: z.string().openapi({ description: 'base64url of `{"alg":"ES256","kid":"<agent DID>#<key id>","typ":"JOSE"}`' }),
+        signature: z.string().openapi({ description: 'base64url ES256 signature (r‖s)' }),
+      }),
+    ),
+  })
+  .openapi('A2aAgentCard');
+
+/** Path ids of the signed documents: a malformed one is a 400. */
+export const StrictAgentIdParam = z.object({
+  agent_id: z.string().uuid().openapi({ param: { name: 'agent_id', in: 'path' }, format: 'uuid', description: 'The agent id; a malformed id is a 400' }),
+});
+
+export const a2aCardRoute = createRoute({
+  method: 'get',
+  path: '/agents/{agent_id}/.well-known/agent-card.json',
+  tags: ['did'],
+  summary: "An agent's signed A2A agent card (A2A protocol 0.3)",
+  description:
+    '`signatures[0]` is a JWS (RFC 7515) with a detached payload: the RFC 8785 (JCS) canonical form of the card ' +
+    'without `signatures`, signed ES256 by the agent key named in `kid` (a verification method of the agent DID ' +
+    'document). Cached like the DID document.',
+  request: { params: StrictAgentIdParam },
+  responses: {
+    200: { description: 'Signed agent card', headers: cached, content: { 'application/json': { schema: A2aCardSchema } } },
+    304: notModified,
+    ...pick(400, 404, 410, 503),
+  },
+});

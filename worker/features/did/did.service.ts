@@ -18,6 +18,7 @@ import {
   type PublicJwk,
 } from './did-documents.ts';
 import { DidDocumentCache } from './did-document-cache.ts';
+import { custodySigner, type DidSigner } from './did-signer.ts';
 import type { DidRecord } from './did-record.ts';
 import { didResolutionError } from './resolution-error.ts';
 
@@ -44,6 +45,14 @@ interface AgentDidRow {
   did_created_at: string | Date;
   updated_at: string | Date;
   keys: KeyRow[];
+}
+
+interface InstanceKeyRow {
+  kid: string;
+  public_key_jwk: PublicJwk;
+  custody: CustodyKind;
+  private_key_ref: string;
+  created_at: string | Date;
 }
 
 interface NewKey {
@@ -192,6 +201,15 @@ export class DidService {
     return { kid: row.kid, verificationMethod: `${this.agentDid(agentId)}#${row.kid}`, signature };
   }
 
+  /**
+   * The instance key as a signer (the issuer key of credentials and status lists, in the instance DID
+   * document's assertionMethod); created on first use like the document. Throws the custody's errors.
+   */
+  async instanceSigner(): Promise<DidSigner> {
+    const key = await this.#instanceKey();
+    return custodySigner(this.custody, `${this.instanceDid}#${key.kid}`, key);
+  }
+
   /** After a committed change of the agent: every cache layer forgets its document now. */
   async invalidateAgent(agentId: string): Promise<void> {
     await this.#docs.invalidate(agentId, this.agentDid(agentId));
@@ -256,17 +274,15 @@ export class DidService {
   }
 
   /** The instance's DID key, created by the first caller; concurrent first callers agree on one row. */
-  async #instanceKey(): Promise<{ kid: string; public_key_jwk: PublicJwk; created_at: string | Date }> {
-    const select = () =>
-      this.db.query<{ kid: string; public_key_jwk: PublicJwk; created_at: string | Date }>(
-        `SELECT kid, public_key_jwk, created_at FROM instance_keys WHERE purpose = 'did'`,
-      );
+  async #instanceKey(): Promise<InstanceKeyRow> {
+    const columns = 'kid, public_key_jwk, custody, private_key_ref, created_at';
+    const select = () => this.db.query<InstanceKeyRow>(`SELECT ${columns} FROM instance_keys WHERE purpose = 'did'`);
     const [existing] = await select();
     if (existing) return existing;
     const key = await this.#newKey('instance:did');
-    const [inserted] = await this.db.query<{ kid: string; public_key_jwk: PublicJwk; created_at: string | Date }>(
+    const [inserted] = await this.db.query<InstanceKeyRow>(
       `INSERT INTO instance_keys (purpose, kid, public_key_jwk, custody, private_key_ref) VALUES ('did', $1, $2, $3, $4)
-       ON CONFLICT (purpose) DO NOTHING RETURNING kid, public_key_jwk, created_at`,
+       ON CONFLICT (purpose) DO NOTHING RETURNING ${columns}`,
       [key.kid, JSON.stringify(key.jwk), key.custody, key.ref],
     );
     if (inserted) return inserted;

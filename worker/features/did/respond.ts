@@ -24,11 +24,14 @@ export interface RepresentationResponse {
   contentType: string;
   /** The representation depends on Accept. */
   varyOnAccept?: boolean;
+  /** Overrides HTTP_MAX_AGE_SECONDS (status lists announce the time left of their own cache time). */
+  maxAgeSeconds?: number;
 }
 
 /** A cacheable public representation; 304 when a 200 would repeat what the client holds. */
 export function sendRepresentation(c: Context<AppEnv>, r: RepresentationResponse): Response {
-  const headers: Record<string, string> = { etag: r.etag, 'cache-control': CACHE_CONTROL };
+  const cacheControl = r.maxAgeSeconds === undefined ? CACHE_CONTROL : `public, max-age=${r.maxAgeSeconds}`;
+  const headers: Record<string, string> = { etag: r.etag, 'cache-control': cacheControl };
   if (r.varyOnAccept) headers.vary = 'Accept';
   if (r.status === 200 && ifNoneMatchHits(c.req.header('if-none-match'), r.etag)) {
     return new Response(null, { status: 304, headers });

@@ -2,12 +2,14 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
 import { AppError } from '../../platform/errors.ts';
 import { didResolutionError } from './resolution-error.ts';
-import { agentCardRoute, agentDocumentRoute, instanceDocumentRoute, resolveRoute } from './contract.ts';
+import { validParams } from '../../http/params.ts';
+import { a2aCardRoute, agentCardRoute, agentDocumentRoute, instanceDocumentRoute, resolveRoute } from './contract.ts';
 import { negotiate } from './negotiate.ts';
 import { openCors, sendRepresentation } from './respond.ts';
 
 const DID_JSON = 'application/did+json';
 const RESOLVE_PREFIX = '/1.0/identifiers/';
+const A2A_CARD_PATH = '/agents/:agent_id/.well-known/agent-card.json';
 
 /**
  * The DID in `/1.0/identifiers/<did>`, read from the raw path so that a did:web port (`%3A`) survives.
@@ -24,15 +26,14 @@ function didFromPath(url: string): string {
 }
 
 /**
- * Public did:web routes: documents, resolution and agent cards. The handlers are plain `app.get` because
+ * Public did:web routes: documents, resolution, AGNTCY cards and signed A2A cards. The handlers are plain `app.get` because
  * they answer several media types and 304s; their contracts are registered in the OpenAPI document from
  * the `createRoute` definitions in did.routes.ts.
  */
 export function didRoutes(app: OpenAPIHono<AppEnv>): void {
-  for (const path of ['/.well-known/did.json', '/agents/:agent_id/did.json', '/agents/:agent_id/card.json', '/1.0/identifiers/*']) {
-    app.use(path, openCors());
-  }
-  for (const route of [instanceDocumentRoute, agentDocumentRoute, resolveRoute, agentCardRoute]) {
+  const cors = ['/.well-known/did.json', '/agents/:agent_id/did.json', '/agents/:agent_id/card.json', A2A_CARD_PATH, '/1.0/identifiers/*'];
+  for (const path of cors) app.use(path, openCors());
+  for (const route of [instanceDocumentRoute, agentDocumentRoute, resolveRoute, agentCardRoute, a2aCardRoute]) {
     app.openAPIRegistry.registerPath(route);
   }
 
@@ -51,6 +52,12 @@ export function didRoutes(app: OpenAPIHono<AppEnv>): void {
     const body = record.cardBody();
     if (body === undefined) throw new AppError('agent_decommissioned', 'The agent is decommissioned');
     return sendRepresentation(c, { status: 200, body, etag: record.etag('card'), contentType: 'application/json' });
+  });
+
+  app.get(A2A_CARD_PATH, async (c) => {
+    const { agent_id } = validParams(a2aCardRoute.request.params, c.req.param());
+    const { body, etag } = await c.var.services.agentCards.card(agent_id);
+    return sendRepresentation(c, { status: 200, body, etag, contentType: 'application/json' });
   });
 
   app.get('/1.0/identifiers/*', async (c) => {

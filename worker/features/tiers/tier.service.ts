@@ -36,8 +36,15 @@ const tierOf = (v: unknown): TierName => (isTierName(v) ? v : 'free');
 /**
  * The single authority on subscription tiers: current tier, limits and live usage, the agent quota, and
  * tier changes. Daily counters come from the TenantLimiter Durable Object (via UsageLimiterService).
+ *
+ * A tier change bumps `organizations.tier_version`; once the request that made it is over, its isolate
+ * forgets the organization's cached API-key rows, so the next request there is limited by the new tier
+ * (other isolates within API_KEY_CACHE_SECONDS).
  */
 export class TierService {
+  /** Organizations whose tier this unit of work changed, to tell their limiter once it is over. */
+  readonly #changed = new Set<string>();
+
   constructor(
     private readonly db: Db,
     private readonly limiter: UsageLimiterService,
@@ -123,7 +130,8 @@ export class TierService {
    * Sets the organization's tier (and `tier_updated_at`), recording `tier.upgraded` (or `tier.downgraded`)
    * in the audit chain and announcing `tier.upgraded`. Idempotent: the same tier again changes nothing.
    * Pass `q` to run inside the caller's transaction (the billing webhook's); otherwise it opens its own.
-   * `details` are added to the audit payload (e.g. the Stripe event id).
+   * `details` are added to the audit payload (e.g. the Stripe event id). The request's isolate forgets the
+   * organization's cached API-key rows afterwards (tier-publish.ts).
    * Throws `not_found` (404) for an unknown organization.
    */
   async applyUpgrade(
@@ -139,11 +147,12 @@ export class TierService {
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
       if (previous === tier) return { previous, tier, changed: false };
-      await tx.query('UPDATE organizations SET tier = $2, tier_updated_at = $3, updated_at = $3 WHERE organization_id = $1', [
-        organizationId,
-        tier,
-        this.clock.now().toISOString(),
-      ]);
+      await tx.query(
+        `UPDATE organizations SET tier = $2, tier_version = tier_version + 1, tier_updated_at = $3, updated_at = $3
+          WHERE organization_id = $1`,
+        [organizationId, tier, this.clock.now().toISOString()],
+      );
+      this.#changed.add(organizationId);
       const upgraded = TIER_RANK[tier] > TIER_RANK[previous];
       await this.audit.append(tx, organizationId, {
         event_type: upgraded ? 'tier.upgraded' : 'tier.downgraded',
@@ -155,6 +164,24 @@ export class TierService {
       return { previous, tier, changed: true };
     };
     return q ? run(q) : this.db.tx(run);
+  }
+
+  /**
+   * The organizations whose tier this unit of work changed, once (the HTTP layer drops their cached API-key
+   * rows, so the next request reads the new tier and its rate-limit lease is renewed under the new limit).
+   */
+  takeChangedOrganizations(): string[] {
+    const ids = [...this.#changed];
+    this.#changed.clear();
+    return ids;
+  }
+
+  /**
+   * Whether `target` ranks strictly above the organization's `current` tier (a stored value that is not a
+   * known tier counts as `free`): the rule every upgrade path applies.
+   */
+  isUpgrade(current: string, target: TierName): boolean {
+    return checkUpgrade(tierOf(current), target).ok;
   }
 
   /**

@@ -26,3 +26,23 @@ export const TIER_CONFIG: Readonly<Record<TierName, Readonly<TierLimits>>> = {
 export const TIER_RANK: Readonly<Record<TierName, number>> = { free: 0, pro: 1, enterprise: 2 };
 
 export const isTierName = (v: unknown): v is TierName => typeof v === 'string' && (TIER_NAMES as readonly string[]).includes(v);
+
+/**
+ * An organization's tier as read at some moment: `version` is `organizations.tier_version`, bumped by every
+ * tier change, so of two views the one with the higher version is the newer.
+ */
+export interface TierView {
+  tier: TierName;
+  version: number;
+}
+
+export const isTierView = (v: unknown): v is TierView =>
+  typeof v === 'object' &&
+  v !== null &&
+  isTierName((v as TierView).tier) &&
+  Number.isSafeInteger((v as TierView).version) &&
+  (v as TierView).version >= 0;
+
+/** The daily limit of a counter (`calls` or `tokens`) under a tier; null is unlimited. */
+export const dailyLimit = (tier: TierName, kind: 'calls' | 'tokens'): number | null =>
+  TIER_CONFIG[tier][kind === 'calls' ? 'max_calls_per_day' : 'max_tokens_per_day'];

@@ -48,6 +48,20 @@ export const RotatedSecretSchema = z
   })
   .openapi('RotatedWebhookSecret');
 
+export const WebhookSecretsSchema = z
+  .object({
+    secret: z.string().openapi({ description: 'The current `whsec_` signing secret' }),
+    previous_secret: z
+      .string()
+      .optional()
+      .openapi({ description: 'The secret the last rotation replaced, while it still signs' }),
+    previous_expires_at: z
+      .string()
+      .optional()
+      .openapi({ description: 'Until then deliveries are signed with both secrets' }),
+  })
+  .openapi('WebhookSecrets');
+
 export const DeliverySchema = z
   .object({
     id: z.string().uuid(),
@@ -125,6 +139,15 @@ export const rotateWebhookSecretRoute = createRoute({
   summary: 'Replace the signing secret; the old one keeps signing for 24 hours',
   request: { params: WebhookParams },
   responses: { 200: jsonResponse(RotatedSecretSchema, 'The new secret'), ...tenantProblems },
+});
+
+export const getWebhookSecretRoute = createRoute({
+  ...base,
+  method: 'get',
+  path: '/v1/webhooks/{id}/secret',
+  summary: 'Read the signing secret (and the previous one during a rotation overlap); audited as webhook.secret_read',
+  request: { params: WebhookParams },
+  responses: { 200: jsonResponse(WebhookSecretsSchema, 'The signing secrets'), ...tenantProblems },
 });
 
 export const listDeliveriesRoute = createRoute({

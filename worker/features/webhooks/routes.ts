@@ -5,6 +5,7 @@ import {
   createWebhookRoute,
   deleteWebhookRoute,
   getWebhookRoute,
+  getWebhookSecretRoute,
   listDeliveriesRoute,
   listWebhooksRoute,
   patchWebhookRoute,
@@ -38,6 +39,12 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(rotateWebhookSecretRoute, async (c) => {
     return c.json(await c.var.services.webhooks.rotateSecret(c.var.tenant.organizationId, c.req.valid('param').id, actor(c)), 200);
+  });
+
+  app.openapi(getWebhookSecretRoute, async (c) => {
+    c.header('cache-control', 'no-store');
+    const { id } = c.req.valid('param');
+    return c.json(await c.var.services.webhooks.readSecret(c.var.tenant.organizationId, id, actor(c)), 200);
   });
 
   app.openapi(listDeliveriesRoute, async (c) => {

@@ -54,9 +54,18 @@ function toSubscription(row: Record<string, unknown>): WebhookSubscription {
   };
 }
 
+/** A subscription's signing secrets as a receiver needs them (`GET /v1/webhooks/{id}/secret`). */
+export interface WebhookSecrets {
+  secret: string;
+  /** The secret replaced by the last rotation, while it still signs (until `previous_expires_at`). */
+  previous_secret?: string;
+  previous_expires_at?: string;
+}
+
 /**
  * Webhook subscriptions of a tenant: registration under the outbound URL policy, signing secrets encrypted
- * at rest (returned only at creation and rotation), and the delivery history. Every change is audited.
+ * at rest or in Vault (returned at creation and rotation, and on an audited read), and the delivery history.
+ * Every change is audited.
  */
 export class WebhookService {
   constructor(
@@ -204,6 +213,41 @@ export class WebhookService {
       });
     });
     return { secret, previous_secret_expires_at: overlapEnd };
+  }
+
+  /**
+   * The subscription's signing secret, and the previous one while it still signs, for a receiver that lost
+   * them (no rotation needed). Recorded as `webhook.secret_read`; nothing is returned unless that record
+   * commits. Throws `not_found` (404, another tenant's subscription too), `key_unavailable` (500) or
+   * `key_custody_unavailable` (503) when the secret cannot be opened.
+   */
+  async readSecret(organizationId: string, id: string, actor: string): Promise<WebhookSecrets> {
+    const [row] = await this.db.query<{
+      secret_ciphertext: string;
+      previous_secret_ciphertext: string | null;
+      previous_secret_expires_at: string | Date | null;
+    }>(
+      `SELECT secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at FROM webhook_subscriptions
+        WHERE id = $1 AND organization_id = $2`,
+      [id, organizationId],
+    );
+    if (!row) throw notFound('Webhook subscription');
+    const previousUntil = toIsoOrNull(row.previous_secret_expires_at);
+    const previousLive =
+      row.previous_secret_ciphertext && previousUntil && Date.parse(previousUntil) > this.clock.now().getTime();
+    const [secret, previous] = await Promise.all([
+      this.secrets.open(row.secret_ciphertext),
+      previousLive ? this.secrets.open(row.previous_secret_ciphertext!) : undefined,
+    ]);
+    await this.db.tx((q) =>
+      this.audit.append(q, organizationId, {
+        event_type: 'webhook.secret_read',
+        actor,
+        subject: id,
+        payload: { previous_included: Boolean(previous) },
+      }),
+    );
+    return previous ? { secret, previous_secret: previous, previous_expires_at: previousUntil! } : { secret };
   }
 
   /** The subscription's deliveries, newest first. Throws `not_found` for another tenant's subscription. */
