@@ -4,7 +4,7 @@
  */
 
 /** How long an isolate may spend a lease after its last grant; it must stop at `expiresAt`. */
-export const LEASE_TTL_MS = 5_000;
+export const LEASE_TTL_MS = 10_000;
 /**
  * The object counts an unreturned lease as spent this long after it expired: room for the holder's return to
  * arrive and for clock skew between isolates, so a holder never spends quota the object has taken back.
@@ -96,14 +96,16 @@ export function decideGrant(i: GrantInput): Grant {
 export function checkLeaseRequest(r: LeaseRequest): void {
   const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
   if (typeof r !== 'object' || r === null) throw new TypeError('lease request must be an object');
-  if (typeof r.holder !== 'string' || r.holder.length === 0 || r.holder.length > 64) throw new TypeError('holder must be a short string');
+  if (typeof r.holder !== 'string' || r.holder.length === 0 || r.holder.length > 64)
+    throw new TypeError('holder must be a short string');
   if (r.kind !== 'calls' && r.kind !== 'tokens') throw new TypeError(`unknown counter kind ${String(r.kind)}`);
   if (!count(r.limit)) throw new TypeError('limit must be an integer ≥ 0');
   if (!Number.isFinite(r.nowMs)) throw new TypeError('nowMs must be a finite number');
   if (!count(r.need) || !count(r.want)) throw new TypeError('need and want must be integers ≥ 0');
   if (r.report !== undefined) {
     const { day, spent, release } = r.report;
-    if (typeof day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new TypeError('report.day must be YYYY-MM-DD');
+    if (typeof day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(day))
+      throw new TypeError('report.day must be YYYY-MM-DD');
     if (!Number.isSafeInteger(spent)) throw new TypeError('report.spent must be an integer');
     if (typeof release !== 'boolean') throw new TypeError('report.release must be a boolean');
   }

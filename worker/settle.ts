@@ -1,7 +1,7 @@
-import type { Deps } from './env.ts';
 import { type Services, withServices } from './compose.ts';
-import { usageHeld } from './features/tiers/usage-limiter.service.ts';
+import type { Deps } from './env.ts';
 import { issuedTokens } from './features/analytics/token-batch.ts';
+import { usageHeld } from './features/tiers/usage-limiter.service.ts';
 
 /** An idle timer chain runs at most this long under one request's waitUntil (the runtime allows 30 s). */
 const TIMER_CHAIN_MS = 20_000;
@@ -12,7 +12,9 @@ let timerArmed = false;
 const holdsUsage = () => usageHeld() || issuedTokens.pending > 0;
 
 function logError(msg: string, err: unknown): void {
-  console.error(JSON.stringify({ level: 'error', msg, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  console.error(
+    JSON.stringify({ level: 'error', msg, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  );
 }
 
 /**

@@ -1,8 +1,8 @@
-import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { decideGrant, LEASE_GRACE_MS, LEASE_TTL_MS, type LeaseRequest } from '../../durable-objects/lease-policy.ts';
 import type { TenantLimiter } from '../../durable-objects/tenant-limiter.do.ts';
-import { LEASE_GRACE_MS, LEASE_TTL_MS, decideGrant, type LeaseRequest } from '../../durable-objects/lease-policy.ts';
 
 const ns = (env as unknown as { TENANT_LIMITER: DurableObjectNamespace<TenantLimiter> }).TENANT_LIMITER;
 const stubFor = () => ns.getByName(`lease-test-${crypto.randomUUID()}`);
@@ -23,13 +23,29 @@ const req = (holder: string, over: Partial<LeaseRequest> = {}): LeaseRequest => 
 
 describe('decideGrant', () => {
   it('counts the waiting calls first, then grants at most an equal share of half of what is left', () => {
-    expect(decideGrant({ limit: 100, count: 0, mine: 0, others: 0, holders: 0, need: 1, want: 32 })).toEqual({ admitted: 1, granted: 32, unleased: 67 });
+    expect(decideGrant({ limit: 100, count: 0, mine: 0, others: 0, holders: 0, need: 1, want: 32 })).toEqual({
+      admitted: 1,
+      granted: 32,
+      unleased: 67,
+    });
     // Three other holders: the share is 1/8 of what is left after the waiting calls.
-    expect(decideGrant({ limit: 100, count: 20, mine: 0, others: 40, holders: 3, need: 0, want: 32 })).toEqual({ admitted: 0, granted: 5, unleased: 35 });
+    expect(decideGrant({ limit: 100, count: 20, mine: 0, others: 40, holders: 3, need: 0, want: 32 })).toEqual({
+      admitted: 0,
+      granted: 5,
+      unleased: 35,
+    });
     // Near the limit blocks vanish and calls are counted one by one, as many as remain.
-    expect(decideGrant({ limit: 100, count: 97, mine: 0, others: 1, holders: 1, need: 5, want: 32 })).toEqual({ admitted: 2, granted: 0, unleased: 0 });
+    expect(decideGrant({ limit: 100, count: 97, mine: 0, others: 1, holders: 1, need: 5, want: 32 })).toEqual({
+      admitted: 2,
+      granted: 0,
+      unleased: 0,
+    });
     // A lower limit than what is counted and held (a downgrade) grants nothing.
-    expect(decideGrant({ limit: 10, count: 8, mine: 5, others: 0, holders: 0, need: 1, want: 32 })).toEqual({ admitted: 0, granted: 0, unleased: 0 });
+    expect(decideGrant({ limit: 10, count: 8, mine: 5, others: 0, holders: 0, need: 1, want: 32 })).toEqual({
+      admitted: 0,
+      granted: 0,
+      unleased: 0,
+    });
   });
 });
 
@@ -37,7 +53,16 @@ describe('TenantLimiter leases', () => {
   it('grants a block after counting the waiting call, and never lets counted plus leased exceed the limit', async () => {
     const stub = stubFor();
     const a = await stub.lease(req('a', { need: 1, want: 32 }));
-    expect(a).toMatchObject({ day: TODAY, admitted: 1, granted: 32, held: 32, count: 1, unleased: 67, leasedElsewhere: 0, known: true });
+    expect(a).toMatchObject({
+      day: TODAY,
+      admitted: 1,
+      granted: 32,
+      held: 32,
+      count: 1,
+      unleased: 67,
+      leasedElsewhere: 0,
+      known: true,
+    });
     expect(a.expiresAt).toBe(NOW + LEASE_TTL_MS);
     const b = await stub.lease(req('b', { need: 1, want: 1_000 }));
     // 66 left after b's call; two holders: at most 66 / 4.
@@ -105,7 +130,11 @@ describe('TenantLimiter leases', () => {
     await stub.lease(req('a', { limit: 10, report: { day: TODAY, spent: 0, release: true } }));
     await stub.lease(req('b', { limit: 10, report: { day: TODAY, spent: 0, release: true } }));
     await stub.lease(req('c', { limit: 10, need: 10 }));
-    expect(await stub.lease(req('c', { limit: 10, need: 1 }))).toMatchObject({ admitted: 0, retryAt: null, unleased: 0 });
+    expect(await stub.lease(req('c', { limit: 10, need: 1 }))).toMatchObject({
+      admitted: 0,
+      retryAt: null,
+      unleased: 0,
+    });
   });
 
   it('reports a lease of another day on that day, and leases today afresh', async () => {
@@ -129,8 +158,12 @@ describe('TenantLimiter leases', () => {
       await expect(limiter.lease(req('', { need: 1 }))).rejects.toThrow(/holder/);
       await expect(limiter.lease(req('a', { kind: 'bogus' as 'calls' }))).rejects.toThrow(/kind/);
       await expect(limiter.lease(req('a', { need: -1 }))).rejects.toThrow(TypeError);
-      await expect(limiter.lease(req('a', { report: { day: 'today', spent: 1, release: false } }))).rejects.toThrow(/day/);
-      await expect(limiter.lease(req('a', { report: { day: TODAY, spent: 0.5, release: false } }))).rejects.toThrow(/spent/);
+      await expect(limiter.lease(req('a', { report: { day: 'today', spent: 1, release: false } }))).rejects.toThrow(
+        /day/,
+      );
+      await expect(limiter.lease(req('a', { report: { day: TODAY, spent: 0.5, release: false } }))).rejects.toThrow(
+        /spent/,
+      );
     });
   });
 
@@ -140,7 +173,10 @@ describe('TenantLimiter leases', () => {
     await stub.lease(req('new', { want: 3 }));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const days = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ day: string }>('SELECT DISTINCT day FROM leases ORDER BY day').toArray().map((r) => r.day),
+      state.storage.sql
+        .exec<{ day: string }>('SELECT DISTINCT day FROM leases ORDER BY day')
+        .toArray()
+        .map((r) => r.day),
     );
     expect(days).toEqual([TODAY]);
   });

@@ -19,8 +19,14 @@ export const METRICS = {
     help: 'Calls to TenantLimiter Durable Objects, by method and mode (blocking: a request waited; background: it did not)',
     type: 'counter',
   },
-  agentidp_limiter_delayed_calls_total: { help: 'Limiter calls delayed by LIMITER_SIMULATED_RTT_MS (development only)', type: 'counter' },
-  agentidp_limiter_call_errors_total: { help: 'Limiter calls that failed (the request was served uncounted)', type: 'counter' },
+  agentidp_limiter_delayed_calls_total: {
+    help: 'Limiter calls delayed by LIMITER_SIMULATED_RTT_MS (development only)',
+    type: 'counter',
+  },
+  agentidp_limiter_call_errors_total: {
+    help: 'Limiter calls that failed (the request was served uncounted)',
+    type: 'counter',
+  },
   agentidp_quota_admissions_total: {
     help: 'Counted calls and tokens admitted, by counter and how (lease: spent locally; direct: counted by the object; local: unlimited tier, batched)',
     type: 'counter',
@@ -28,12 +34,24 @@ export const METRICS = {
   agentidp_quota_refusals_total: { help: 'Calls and tokens refused at the daily limit, by counter', type: 'counter' },
   agentidp_leases_granted_total: { help: 'Quota blocks granted to this isolate, by counter', type: 'counter' },
   agentidp_lease_units_granted_total: { help: 'Calls or tokens granted in those blocks', type: 'counter' },
-  agentidp_leases_returned_total: { help: 'Leases given back by this isolate (idle, expired, day or limit changed)', type: 'counter' },
+  agentidp_leases_returned_total: {
+    help: 'Leases given back by this isolate (idle, expired, day or limit changed)',
+    type: 'counter',
+  },
   agentidp_lease_units_returned_total: { help: 'Unspent calls or tokens given back', type: 'counter' },
-  agentidp_usage_flushes_total: { help: 'Batched writes of usage (unlimited counters, token analytics), by what and outcome', type: 'counter' },
+  agentidp_usage_flushes_total: {
+    help: 'Batched writes of usage (unlimited counters, token analytics), by what and outcome',
+    type: 'counter',
+  },
   agentidp_db_connections_opened_total: { help: 'Postgres connections opened by this isolate', type: 'counter' },
-  agentidp_webhook_deliveries: { help: 'Webhook deliveries in Postgres by status (all isolates, all tenants)', type: 'gauge' },
-  agentidp_isolate_start_time_seconds: { help: 'When this isolate counted its first event (Unix seconds)', type: 'gauge' },
+  agentidp_webhook_deliveries: {
+    help: 'Webhook deliveries in Postgres by status (all isolates, all tenants)',
+    type: 'gauge',
+  },
+  agentidp_isolate_start_time_seconds: {
+    help: 'When this isolate counted its first event (Unix seconds)',
+    type: 'gauge',
+  },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;
@@ -73,16 +91,9 @@ export function count(name: MetricName, labels: Labels = {}, n = 1): void {
 
 /** Every counter of this isolate, sorted by name then labels. */
 export function samples(): Sample[] {
-  return [...values.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => ({ ...s, labels: { ...s.labels } }));
-}
-
-/** One counter's value (0 when never counted), summed over the samples whose labels include `labels`. */
-export function valueOf(name: MetricName, labels: Labels = {}): number {
-  let sum = 0;
-  for (const s of values.values()) {
-    if (s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)) sum += s.value;
-  }
-  return sum;
+  return [...values.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, s]) => ({ ...s, labels: { ...s.labels } }));
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');

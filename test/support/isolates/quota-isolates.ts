@@ -29,7 +29,10 @@ export function quotaIsolateWorkers(compatibilityDate: string) {
     scriptPath,
     compatibilityDate,
     durableObjects: {
-      TENANT_LIMITER: i === 0 ? { className: 'TenantLimiter', useSQLite: true } : { className: 'TenantLimiter', scriptName: host, useSQLite: true },
+      TENANT_LIMITER:
+        i === 0
+          ? { className: 'TenantLimiter', useSQLite: true }
+          : { className: 'TenantLimiter', scriptName: host, useSQLite: true },
     },
   }));
   const serviceBindings = Object.fromEntries(QUOTA_ISOLATES.map((binding, i) => [binding, names[i]!]));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AnalyticsService, TOKEN_BATCH } from '../../../worker/features/analytics/analytics.service.ts';
-import { createOrg } from '../../support/worker.ts';
 import { MovableClock, withDb } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
+import { createOrg } from '../../support/worker.ts';
 
 const rowsOf = async (organizationId: string) =>
   Object.fromEntries(
@@ -35,7 +35,11 @@ describe('analytics of issued tokens, in batches', () => {
       analytics.recordTokenIssued(org.organization_id, b); // the batch is full: written at once
       await Promise.all(pending.splice(0));
       expect(db.queries).toBe(start + 1);
-      expect(await rowsOf(org.organization_id)).toEqual({ token_issued: 100, [`agent:${a}:token_issued`]: 60, [`agent:${b}:token_issued`]: 40 });
+      expect(await rowsOf(org.organization_id)).toEqual({
+        token_issued: 100,
+        [`agent:${a}:token_issued`]: 60,
+        [`agent:${b}:token_issued`]: 40,
+      });
 
       for (let i = 0; i < 3; i++) analytics.recordTokenIssued(org.organization_id, a);
       analytics.flushIssuedTokens();
@@ -44,7 +48,11 @@ describe('analytics of issued tokens, in batches', () => {
       analytics.flushIssuedTokens();
       await Promise.all(pending.splice(0));
       expect(analytics.pendingIssuedTokens).toBe(0);
-      expect(await rowsOf(org.organization_id)).toEqual({ token_issued: 103, [`agent:${a}:token_issued`]: 63, [`agent:${b}:token_issued`]: 40 });
+      expect(await rowsOf(org.organization_id)).toEqual({
+        token_issued: 103,
+        [`agent:${a}:token_issued`]: 63,
+        [`agent:${b}:token_issued`]: 40,
+      });
       const hours = await sql<{ date: string; hour: number }>(
         `SELECT to_char(date, 'YYYY-MM-DD') AS date, hour FROM analytics_events WHERE organization_id = $1 GROUP BY 1, 2`,
         [org.organization_id],

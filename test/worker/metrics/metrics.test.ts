@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../../worker/platform/config.ts';
-import { ADMIN_TOKEN, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp } from '../../support/clocked-app.ts';
-import { sql } from '../../support/db.ts';
 import { wantsText } from '../../../worker/features/metrics/routes.ts';
+import { ConfigError, loadConfig } from '../../../worker/platform/config.ts';
+import { bindings, clockedApp, MovableClock } from '../../support/clocked-app.ts';
+import { sql } from '../../support/db.ts';
+import { ADMIN_TOKEN, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 const app = clockedApp(new MovableClock(new Date().toISOString()));
-const metrics = (headers: Record<string, string> = {}) => app('GET', '/v1/admin/metrics', { token: ADMIN_TOKEN, headers });
+const metrics = (headers: Record<string, string> = {}) =>
+  app('GET', '/v1/admin/metrics', { token: ADMIN_TOKEN, headers });
 
 type Sample = { name: string; type: string; labels: Record<string, string>; value: number };
 const sum = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((t, s) => t + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((t, s) => t + s.value, 0);
 
 describe('GET /v1/admin/metrics', () => {
   it('needs the operator token: none or a tenant key is 401', async () => {
@@ -34,7 +37,8 @@ describe('GET /v1/admin/metrics', () => {
     expect(body.isolate.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Number.isNaN(Date.parse(body.isolate.started_at))).toBe(false);
     const after = body.samples as Sample[];
-    const delta = (name: string, labels: Record<string, string> = {}) => sum(after, name, labels) - sum(before, name, labels);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sum(after, name, labels) - sum(before, name, labels);
     expect(delta('agentidp_requests_total', { route_class: 'tenant', status: '200' })).toBe(1);
     expect(delta('agentidp_requests_total', { route_class: 'tenant', status: '404' })).toBe(1);
     expect(delta('agentidp_requests_total', { route_class: 'health', status: '200' })).toBe(1);
@@ -60,7 +64,9 @@ describe('GET /v1/admin/metrics', () => {
         [crypto.randomUUID(), sub, org.organization_id, crypto.randomUUID()],
       );
     }
-    const samples = ((await json(await metrics())).samples as Sample[]).filter((s) => s.name === 'agentidp_webhook_deliveries');
+    const samples = ((await json(await metrics())).samples as Sample[]).filter(
+      (s) => s.name === 'agentidp_webhook_deliveries',
+    );
     // Other test files deliver meanwhile: ours are at least there, and only known statuses appear.
     expect(sum(samples, 'agentidp_webhook_deliveries', { status: 'dead_letter' })).toBeGreaterThanOrEqual(3);
     for (const s of samples) {
@@ -101,9 +107,13 @@ describe('LIMITER_SIMULATED_RTT_MS and ENVIRONMENT', () => {
   it('is refused in production, like RATE_LIMIT_BYPASS; production is the default', () => {
     const prod = { ...bindings, ENVIRONMENT: 'production' };
     expect(() => loadConfig({ ...prod, LIMITER_SIMULATED_RTT_MS: '100' })).toThrow(ConfigError);
-    expect(() => loadConfig({ ...prod, LIMITER_SIMULATED_RTT_MS: '100' })).toThrow(/LIMITER_SIMULATED_RTT_MS is development only/);
+    expect(() => loadConfig({ ...prod, LIMITER_SIMULATED_RTT_MS: '100' })).toThrow(
+      /LIMITER_SIMULATED_RTT_MS is development only/,
+    );
     expect(() => loadConfig({ ...prod, RATE_LIMIT_BYPASS: 'true' })).toThrow(/RATE_LIMIT_BYPASS is development only/);
-    expect(() => loadConfig({ ...bindings, ENVIRONMENT: undefined, LIMITER_SIMULATED_RTT_MS: '5' })).toThrow(/development only/);
+    expect(() => loadConfig({ ...bindings, ENVIRONMENT: undefined, LIMITER_SIMULATED_RTT_MS: '5' })).toThrow(
+      /development only/,
+    );
     expect(loadConfig({ ...prod, LIMITER_SIMULATED_RTT_MS: '0' }).ENVIRONMENT).toBe('production');
     expect(loadConfig({ ...bindings, LIMITER_SIMULATED_RTT_MS: '100' }).LIMITER_SIMULATED_RTT_MS).toBe(100);
     expect(() => loadConfig({ ...bindings, ENVIRONMENT: 'staging' })).toThrow(/ENVIRONMENT/);
@@ -111,7 +121,10 @@ describe('LIMITER_SIMULATED_RTT_MS and ENVIRONMENT', () => {
   });
 
   it('a production Worker with the switch answers 503 misconfigured naming it', async () => {
-    const prod = clockedApp(new MovableClock(new Date().toISOString()), { ENVIRONMENT: 'production', LIMITER_SIMULATED_RTT_MS: '100' });
+    const prod = clockedApp(new MovableClock(new Date().toISOString()), {
+      ENVIRONMENT: 'production',
+      LIMITER_SIMULATED_RTT_MS: '100',
+    });
     const body = await expectProblem(await prod('GET', '/livez'), 503, 'misconfigured');
     expect(body.detail).toContain('LIMITER_SIMULATED_RTT_MS');
   });

@@ -3,8 +3,9 @@
 // production. They run the Worker's own quota code (UsageLimiterService → QuotaLease → TenantLimiter).
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { LEASE_GRACE_MS, LEASE_TTL_MS } from '../../../durable-objects/lease-policy.ts';
 import type { QuotaDecision } from '../../../worker/features/tiers/quota-decision.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 
 const FREE_CALLS = TIER_CONFIG.free.max_calls_per_day!;
 const bindings = env as unknown as Record<'QUOTA_ISOLATE_A' | 'QUOTA_ISOLATE_B' | 'QUOTA_ISOLATE_C', Fetcher>;
@@ -23,7 +24,8 @@ const usage = (org: string) => ask<{ calls: number; calls_leased: number }>(0, '
 const leave = (org: string, left: number) => ask(0, '/spend', org, `&n=${FREE_CALLS - left}&limit=${FREE_CALLS}`);
 
 /** `n` concurrent calls spread round-robin over the isolates listed. */
-const burst = (org: string, n: number, over = [0, 1, 2]) => Promise.all(Array.from({ length: n }, (_, k) => call(over[k % over.length]!, org)));
+const burst = (org: string, n: number, over = [0, 1, 2]) =>
+  Promise.all(Array.from({ length: n }, (_, k) => call(over[k % over.length]!, org)));
 
 const admitted = (ds: QuotaDecision[]) => ds.filter((d) => d.allowed).length;
 
@@ -68,7 +70,7 @@ describe('quota leases across isolates', () => {
     for (const d of refused) {
       expect(d.retry_at).not.toBeNull();
       const wait = d.retry_at! - Date.now();
-      expect(wait).toBeLessThanOrEqual(7_000);
+      expect(wait).toBeLessThanOrEqual(LEASE_TTL_MS + LEASE_GRACE_MS);
     }
 
     // A and B go quiet and give their leases back (what the idle timer does after USAGE_FLUSH_MS).

@@ -1,14 +1,15 @@
 // Quota leases through the Worker: one isolate (the test's) spends blocks of a tenant's daily calls
 // locally, renews them ahead, gives them back when idle or expired, and counts unlimited tiers in batches.
 // The clock is moved, never slept on; USAGE_FLUSH_MS is set per app.
-import { describe, expect, it } from 'vitest';
+
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
-import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+import { describe, expect, it } from 'vitest';
 import { LEASE_TTL_MS } from '../../../durable-objects/lease-policy.ts';
+import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
 import { createApp } from '../../../worker/app.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { bindings, clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import { ADMIN_TOKEN, createOrg, json, type Org } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp } from '../../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_CALLS = TIER_CONFIG.free.max_calls_per_day!;
@@ -31,7 +32,10 @@ const usage = (org: Org, iso: string) => ns.getByName(org.organization_id).usage
 
 /** An organization created through `app`, so that everything this file does is awaited by the test. */
 async function orgVia(app: App, tier?: string): Promise<Org> {
-  const res = await app('POST', '/v1/admin/organizations', { token: ADMIN_TOKEN, body: { name: `leases-${crypto.randomUUID()}`, ...(tier ? { tier } : {}) } });
+  const res = await app('POST', '/v1/admin/organizations', {
+    token: ADMIN_TOKEN,
+    body: { name: `leases-${crypto.randomUUID()}`, ...(tier ? { tier } : {}) },
+  });
   if (res.status !== 201) throw new Error(`create organization: ${res.status}`);
   return json<Org>(res);
 }
@@ -39,7 +43,9 @@ async function orgVia(app: App, tier?: string): Promise<Org> {
 async function calls(app: App, org: Org, n: number, concurrency = 1): Promise<number[]> {
   const statuses: number[] = [];
   for (let done = 0; done < n; done += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, n - done) }, () => app('GET', '/v1/agents', { token: org.api_key }));
+    const batch = Array.from({ length: Math.min(concurrency, n - done) }, () =>
+      app('GET', '/v1/agents', { token: org.api_key }),
+    );
     for (const r of await Promise.all(batch)) statuses.push(r.status);
   }
   return statuses;
@@ -51,14 +57,19 @@ describe('quota leases in one isolate', () => {
     const app = clockedApp(clock, { USAGE_FLUSH_MS: String(FLUSH_MS), API_KEY_CACHE_SECONDS: '60' });
     const org = await orgVia(app);
     await calls(app, org, 20, 10); // warm-up: the first block
-    const before = { limiter: await metric(app, 'agentidp_limiter_calls_total'), tenant: await metric(app, 'agentidp_requests_total', { route_class: 'tenant' }) };
+    const before = {
+      limiter: await metric(app, 'agentidp_limiter_calls_total'),
+      tenant: await metric(app, 'agentidp_requests_total', { route_class: 'tenant' }),
+    };
     const statuses = await calls(app, org, 400, 10);
     expect(statuses.every((s) => s === 200)).toBe(true);
     const limiter = (await metric(app, 'agentidp_limiter_calls_total')) - before.limiter;
     const tenant = (await metric(app, 'agentidp_requests_total', { route_class: 'tenant' })) - before.tenant;
     expect(tenant).toBe(400);
     expect(limiter / tenant).toBeLessThanOrEqual(0.05);
-    expect(await metric(app, 'agentidp_quota_admissions_total', { kind: 'calls', via: 'lease' })).toBeGreaterThanOrEqual(380);
+    expect(
+      await metric(app, 'agentidp_quota_admissions_total', { kind: 'calls', via: 'lease' }),
+    ).toBeGreaterThanOrEqual(380);
   });
 
   it('gives an idle lease back after USAGE_FLUSH_MS, with every spent call counted', async () => {
@@ -139,7 +150,12 @@ describe('quota leases in one isolate', () => {
     const app = createApp({ idleTimer: true });
     const org = await createOrg();
     const ctx = createExecutionContext();
-    const res = await app.request('https://idp.test/v1/agents', { headers: { authorization: `Bearer ${org.api_key}` } }, { ...bindings, USAGE_FLUSH_MS: '1' }, ctx);
+    const res = await app.request(
+      'https://idp.test/v1/agents',
+      { headers: { authorization: `Bearer ${org.api_key}` } },
+      { ...bindings, USAGE_FLUSH_MS: '1' },
+      ctx,
+    );
     expect(res.status).toBe(200);
     // The timer (1 ms) runs under this request's waitUntil and gives the lease back.
     await waitOnExecutionContext(ctx);

@@ -1,5 +1,5 @@
-import type { Queryable } from '../../platform/db.ts';
 import { utcDate } from '../../platform/clock.ts';
+import type { Queryable } from '../../platform/db.ts';
 import { count } from '../../platform/metrics.ts';
 
 interface Cell {
@@ -93,7 +93,8 @@ export class TokenBatch {
         count('agentidp_usage_flushes_total', { what: 'token_analytics', outcome: 'error' });
         // Statements of one batch may have partly succeeded: put back only when none could have (one statement).
         if (writes.length === 1 && this.#cells.size < MAX_CELLS) {
-          for (const c of cells) this.add(c.organizationId, c.agentId, new Date(`${c.date}T${String(c.hour).padStart(2, '0')}:00:00Z`), c.n);
+          for (const c of cells)
+            this.add(c.organizationId, c.agentId, new Date(`${c.date}T${String(c.hour).padStart(2, '0')}:00:00Z`), c.n);
         }
         throw err;
       },

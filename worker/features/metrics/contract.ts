@@ -36,7 +36,11 @@ export const metricsRoute = createRoute({
       description: 'The metrics',
       content: {
         'application/json': { schema: MetricsSchema },
-        'text/plain': { schema: z.string().openapi({ example: 'agentidp_limiter_calls_total{method="lease",mode="background",isolate="…"} 3' }) },
+        'text/plain': {
+          schema: z
+            .string()
+            .openapi({ example: 'agentidp_limiter_calls_total{method="lease",mode="background",isolate="…"} 3' }),
+        },
       },
     },
     ...pick(401),

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../platform/db.ts';
-import { METRICS, type Sample, isolate, samples, toPrometheus } from '../../platform/metrics.ts';
+import { isolate, METRICS, type Sample, samples, toPrometheus } from '../../platform/metrics.ts';
 
 export interface MetricsReport {
   scope: 'isolate';
@@ -21,9 +21,12 @@ export class MetricsService {
       const rows = await this.db.query<{ status: string; n: number }>(
         'SELECT status, count(*)::int AS n FROM webhook_deliveries GROUP BY status ORDER BY status',
       );
-      for (const r of rows) list.push({ name: 'agentidp_webhook_deliveries', labels: { status: r.status }, value: Number(r.n) });
+      for (const r of rows)
+        list.push({ name: 'agentidp_webhook_deliveries', labels: { status: r.status }, value: Number(r.n) });
     } catch (err) {
-      console.error(JSON.stringify({ level: 'error', msg: 'metrics: webhook deliveries unavailable', error: String(err) }));
+      console.error(
+        JSON.stringify({ level: 'error', msg: 'metrics: webhook deliveries unavailable', error: String(err) }),
+      );
     }
     const { id, startedAtMs } = isolate();
     list.push({ name: 'agentidp_isolate_start_time_seconds', labels: {}, value: Math.floor(startedAtMs / 1000) });

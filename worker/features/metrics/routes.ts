@@ -12,7 +12,12 @@ export function wantsText(accept: string | undefined): boolean {
       const [range = '', ...params] = part.trim().toLowerCase().split(';');
       if (range !== type && range !== `${type.split('/')[0]}/*` && range !== '*/*') continue;
       const exact = range === type ? 0.001 : 0;
-      const qv = Number(params.map((p) => p.trim()).find((p) => p.startsWith('q='))?.slice(2) ?? '1');
+      const qv = Number(
+        params
+          .map((p) => p.trim())
+          .find((p) => p.startsWith('q='))
+          ?.slice(2) ?? '1',
+      );
       best = Math.max(best, (Number.isFinite(qv) ? qv : 0) + exact);
     }
     return best;

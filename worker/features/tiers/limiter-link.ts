@@ -1,5 +1,11 @@
-import type { CounterKind, LimitResult, TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 import type { LeaseReply, LeaseRequest } from '../../../durable-objects/lease-policy.ts';
+import type {
+  CounterKind,
+  LimitResult,
+  TakeResult,
+  TenantLimiter,
+  UsageResult,
+} from '../../../durable-objects/tenant-limiter.do.ts';
 import { count } from '../../platform/metrics.ts';
 
 /** blocking: a request waits for the answer; background: nobody does (renewals, returns, flushes). */
@@ -37,7 +43,11 @@ export class LimiterLink {
     return this.#call('usage', mode, (stub) => stub.usage(nowMs));
   }
 
-  async #call<T>(method: string, mode: CallMode, fn: (stub: DurableObjectStub<TenantLimiter>) => Promise<T>): Promise<T> {
+  async #call<T>(
+    method: string,
+    mode: CallMode,
+    fn: (stub: DurableObjectStub<TenantLimiter>) => Promise<T>,
+  ): Promise<T> {
     count('agentidp_limiter_calls_total', { method, mode });
     try {
       if (this.rttMs > 0) {

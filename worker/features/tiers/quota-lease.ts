@@ -5,8 +5,8 @@ import type { CallMode, LimiterLink } from './limiter-link.ts';
 import type { QuotaDecision } from './quota-decision.ts';
 
 /** A block lasts about this long at the isolate's recent rate. */
-const BLOCK_SECONDS = 2;
-const MIN_BLOCK = 32;
+const BLOCK_SECONDS = 4;
+const MIN_BLOCK = 64;
 const MAX_BLOCK = 10_000;
 /** Once the object said the day's quota is all spent, refuse locally for this long before asking again. */
 const SPENT_RECHECK_MS = 1_000;
@@ -92,7 +92,12 @@ export class QuotaLease {
         return local;
       }
       const spent = this.#spentOut;
-      if (spent && spent.day === utcDate(new Date(ctx.nowMs)) && spent.policy === ctx.limit && ctx.nowMs < spent.until) {
+      if (
+        spent &&
+        spent.day === utcDate(new Date(ctx.nowMs)) &&
+        spent.policy === ctx.limit &&
+        ctx.nowMs < spent.until
+      ) {
         return this.#refuse(spent.reply);
       }
       if (!this.busy) {
@@ -222,7 +227,18 @@ export class QuotaLease {
     }
     this.#busySince = Date.now();
     const call = ctx.link
-      .lease({ holder: this.#holderId(), kind: this.kind, limit: ctx.limit, nowMs: ctx.nowMs, report, need: plan.need, want: plan.want }, mode)
+      .lease(
+        {
+          holder: this.#holderId(),
+          kind: this.kind,
+          limit: ctx.limit,
+          nowMs: ctx.nowMs,
+          report,
+          need: plan.need,
+          want: plan.want,
+        },
+        mode,
+      )
       .then(
         (reply) => {
           this.#accept(ctx, reply);

@@ -1,11 +1,11 @@
+import type { TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
-import type { TakeResult, TenantLimiter, UsageResult } from '../../../durable-objects/tenant-limiter.do.ts';
-import { TIER_CONFIG, type TierName } from './tiers.ts';
 import { LimiterLink } from './limiter-link.ts';
 import { LocalCounter } from './local-counter.ts';
-import { QuotaLease, type LeaseContext } from './quota-lease.ts';
 import type { QuotaDecision, QuotaTicket } from './quota-decision.ts';
+import { type LeaseContext, QuotaLease } from './quota-lease.ts';
+import { TIER_CONFIG, type TierName } from './tiers.ts';
 
 /** An unlimited tier's counter is written once this many calls or tokens are pending (or USAGE_FLUSH_MS passed). */
 export const USAGE_BATCH = 100;
@@ -127,7 +127,8 @@ export class UsageLimiterService {
     const nowMs = this.clock.now().getTime();
     const { flushMs } = this.#opts;
     // Gated on the distance to the last sweep (either way: tests move clocks backwards too).
-    if (!force && flushMs > 0 && lastSweepAt !== null && Math.abs(nowMs - lastSweepAt) < flushMs / 2) return usageHeld();
+    if (!force && flushMs > 0 && lastSweepAt !== null && Math.abs(nowMs - lastSweepAt) < flushMs / 2)
+      return usageHeld();
     lastSweepAt = nowMs;
     const idleMs = force ? 0 : flushMs;
     const work: Promise<unknown>[] = [];
@@ -135,7 +136,11 @@ export class UsageLimiterService {
       const organizationId = key.slice(0, key.lastIndexOf(':'));
       if (counter.idle) counters.delete(key);
       else if (force || counter.due(nowMs, flushMs, USAGE_BATCH)) {
-        work.push(counter.flush(this.#link(organizationId), 'background').catch((err: unknown) => logError('usage batch not written', organizationId, err)));
+        work.push(
+          counter
+            .flush(this.#link(organizationId), 'background')
+            .catch((err: unknown) => logError('usage batch not written', organizationId, err)),
+        );
       }
     }
     for (const [key, lease] of leases) {
@@ -159,17 +164,21 @@ export class UsageLimiterService {
     const nowMs = this.clock.now().getTime();
     const key = keyOf(organizationId, kind);
     if (limit === null) {
-      let counter = counters.get(key);
-      if (!counter) counters.set(key, (counter = new LocalCounter(kind)));
+      const counter = counters.get(key) ?? new LocalCounter(kind);
+      counters.set(key, counter);
       counter.take(nowMs);
       if (counter.pendingOn(nowMs) >= USAGE_BATCH) {
-        this.#opts.waitUntil(counter.flush(this.#link(organizationId), 'background').catch((err: unknown) => logError('usage batch not written', organizationId, err)));
+        this.#opts.waitUntil(
+          counter
+            .flush(this.#link(organizationId), 'background')
+            .catch((err: unknown) => logError('usage batch not written', organizationId, err)),
+        );
       }
       const reset_at = nextUtcMidnight(new Date(nowMs)).toISOString();
       return { allowed: true, limit: null, remaining: null, reset_at, retry_at: null, ticket: { via: 'local', nowMs } };
     }
-    let lease = leases.get(key);
-    if (!lease) leases.set(key, (lease = new QuotaLease(kind)));
+    const lease = leases.get(key) ?? new QuotaLease(kind);
+    leases.set(key, lease);
     const ctx: LeaseContext = { link: this.#link(organizationId), limit, nowMs, waitUntil: this.#opts.waitUntil };
     return lease.take(ctx);
   }
