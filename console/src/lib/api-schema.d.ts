@@ -153,6 +153,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operator metrics: requests, limiter calls and leases, database connections, webhook deliveries
+         * @description JSON by default; the Prometheus text format (version 0.0.4) with `Accept: text/plain`. Each sample of the text format carries an `isolate` label.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The metrics */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Metrics"];
+                        "text/plain": string;
+                    };
+                };
+                /** @description Missing or invalid credentials. Codes: unauthorized, delegation_invalid, federation_verification_failed */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/agents": {
         parameters: {
             query?: never;
@@ -383,7 +432,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Decommission an agent (its DID document becomes deactivated) */
+        /**
+         * Decommission an agent (its DID document becomes deactivated)
+         * @description Idempotent. In the same transaction, revokes the agent’s live credentials and every live delegation chain in which it is delegator or delegatee (in any tenant), with every chain derived from them. Access tokens already issued stay valid until they expire.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -1091,6 +1143,288 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/agents/{agent_id}/.well-known/agent-card.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's signed A2A agent card (A2A protocol 0.3)
+         * @description `signatures[0]` is a JWS (RFC 7515) with a detached payload: the RFC 8785 (JCS) canonical form of the card without `signatures`, signed ES256 by the agent key named in `kid` (a verification method of the agent DID document). Cached like the DID document.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The agent id; a malformed id is a 400 */
+                    agent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Signed agent card */
+                200: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=3 */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["A2aAgentCard"];
+                    };
+                };
+                /** @description Not modified (If-None-Match matched the ETag) */
+                304: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=3 */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request. Codes: validation_failed, malformed_json, invalid_did, invalid_scope, self_delegation, federation_partner_invalid, stripe_event_invalid, stripe_signature_invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found. Codes: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Gone. Codes: agent_decommissioned */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Dependency unavailable. Codes: billing_not_configured, key_custody_unavailable, oidc_unavailable, misconfigured, unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/agents/{agent_id}/credential": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's identity credential (W3C VC 2.0, application/vc+jwt)
+         * @description Issued by the instance DID (`did:web:<DID_WEB_DOMAIN>`; its key is in `/.well-known/did.json`). `credentialSubject` is the agent DID with its organization, owner, agent type and capabilities; `credentialStatus` is a `BitstringStatusListEntry` (revocation) into `GET /status/{list_id}`. Re-issued after every change of the agent, always with the same status entry.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The agent id; a malformed id is a 400 */
+                    agent_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The credential */
+                200: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=3 */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vc+jwt": string;
+                    };
+                };
+                /** @description Not modified (If-None-Match matched the ETag) */
+                304: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=3 */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request. Codes: validation_failed, malformed_json, invalid_did, invalid_scope, self_delegation, federation_partner_invalid, stripe_event_invalid, stripe_signature_invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found. Codes: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Gone. Codes: agent_decommissioned */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Dependency unavailable. Codes: billing_not_configured, key_custody_unavailable, oidc_unavailable, misconfigured, unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/status/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A Bitstring Status List credential (revocation), application/vc+jwt
+         * @description `credentialSubject.encodedList` is the GZIP-compressed bitstring, base64url with the Multibase prefix `u`; bit i (the most significant bit of byte 0 is bit 0) is 1 when the credential with statusListIndex i is revoked. Served for at most STATUS_LIST_CACHE_SECONDS after it was built (`Cache-Control` says the time left).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description A malformed id is a 400 */
+                    list_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The status list credential */
+                200: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=<seconds left> */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vc+jwt": string;
+                    };
+                };
+                /** @description Not modified (If-None-Match matched the ETag) */
+                304: {
+                    headers: {
+                        /** @description Strong validator; send it back in If-None-Match */
+                        ETag?: string;
+                        /** @description public, max-age=<seconds left> */
+                        "Cache-Control"?: string;
+                        /** @description * */
+                        "Access-Control-Allow-Origin"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request. Codes: validation_failed, malformed_json, invalid_did, invalid_scope, self_delegation, federation_partner_invalid, stripe_event_invalid, stripe_signature_invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found. Codes: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Dependency unavailable. Codes: billing_not_configured, key_custody_unavailable, oidc_unavailable, misconfigured, unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -1542,6 +1876,89 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the signing secret (and the previous one during a rotation overlap); audited as webhook.secret_read */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The signing secrets */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WebhookSecrets"];
+                    };
+                };
+                /** @description Invalid request. Codes: validation_failed, malformed_json, invalid_did, invalid_scope, self_delegation, federation_partner_invalid, stripe_event_invalid, stripe_signature_invalid */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid credentials. Codes: unauthorized, delegation_invalid, federation_verification_failed */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found. Codes: not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Body over 1 MiB. Codes: payload_too_large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate or tier limit reached. Codes: tier_limit_exceeded, rate_limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2492,7 +2909,7 @@ export interface paths {
         put?: never;
         /**
          * Agent access token (client_credentials) or delegation token (RFC 8693 token exchange); client_id = agent id, client_secret = a credential
-         * @description Counts one token against the tenant’s daily token limit before issuing. The access token is an ES256 JWT (`typ: at+jwt`) with `sub` = agent id, `organization_id`, `scope` (the agent’s capabilities, or the requested subset), `aud`, `jti`.
+         * @description Counts one token against the tenant’s daily token limit before issuing; a client_id that is not an active agent’s id in its canonical lower-case spelling is `invalid_client`. The access token is an ES256 JWT (`typ: at+jwt`) with `sub` = agent id, `organization_id`, `scope` (the agent’s capabilities, or the requested subset), `aud`, `jti`.
          */
         post: {
             parameters: {
@@ -3329,7 +3746,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a delegation token for its delegatee
-         * @description Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from are active (read on every call: a revocation applies to the next verification). 401 `delegation_invalid` with `reason` (`malformed`, `signature`, `expired`, `delegatee_mismatch`, `revoked`, `unknown_chain`). Answers 404 when `A2A_ENABLED=false`.
+         * @description Checks node-oidc’s signature, expiry, that `act.sub` is `delegatee_id`, and that the chain and every chain it derives from are active (read on every call: a revocation applies to the next verification). Answers only a tenant party to the chain (one of its agents is the subject, a delegator or the delegatee); any other tenant gets the answer of a token not on record (`unknown_chain`). 401 `delegation_invalid` with `reason` (`malformed`, `signature`, `expired`, `delegatee_mismatch`, `revoked`, `unknown_chain`). Answers 404 when `A2A_ENABLED=false`.
          */
         post: {
             parameters: {
@@ -3546,6 +3963,29 @@ export interface components {
             /** @enum {string} */
             tier?: "free" | "pro" | "enterprise";
         };
+        Metrics: {
+            /**
+             * @description Counters are those of the isolate that answered (see the README); `agentidp_webhook_deliveries` is read from Postgres and covers every isolate
+             * @enum {string}
+             */
+            scope: "isolate";
+            isolate: {
+                id: string;
+                started_at: string;
+            };
+            samples: components["schemas"]["MetricSample"][];
+        };
+        MetricSample: {
+            /** @example agentidp_limiter_calls_total */
+            name: string;
+            /** @enum {string} */
+            type: "counter" | "gauge";
+            help: string;
+            labels: {
+                [key: string]: string;
+            };
+            value: number;
+        };
         Agent: {
             /** Format: uuid */
             agent_id: string;
@@ -3679,6 +4119,45 @@ export interface components {
             identityProvider: string;
             issuedAt: string;
         };
+        A2aAgentCard: {
+            /** @enum {string} */
+            protocolVersion: "0.3.0";
+            name: string;
+            description: string;
+            /** @description The agent's endpoint; its card's URL when it registered none */
+            url: string;
+            version: string;
+            provider: {
+                organization: string;
+                url: string;
+            };
+            capabilities: Record<string, never>;
+            securitySchemes: {
+                [key: string]: {
+                    /** @enum {string} */
+                    type: "openIdConnect";
+                    openIdConnectUrl: string;
+                    description: string;
+                };
+            };
+            security: {
+                [key: string]: string[];
+            }[];
+            defaultInputModes: string[];
+            defaultOutputModes: string[];
+            skills: {
+                id: string;
+                name: string;
+                description: string;
+                tags: string[];
+            }[];
+            signatures: {
+                /** @description base64url of `{"alg":"ES256","kid":"<agent DID>#<key id>","typ":"JOSE"}` */
+                protected: string;
+                /** @description base64url ES256 signature (r‖s) */
+                signature: string;
+            }[];
+        };
         CreatedWebhook: components["schemas"]["Webhook"] & {
             /** @description `whsec_` + base64 signing secret. Shown once. */
             secret: string;
@@ -3725,6 +4204,14 @@ export interface components {
             secret: string;
             /** @description The old secret signs alongside the new one until then */
             previous_secret_expires_at: string;
+        };
+        WebhookSecrets: {
+            /** @description The current `whsec_` signing secret */
+            secret: string;
+            /** @description The secret the last rotation replaced, while it still signs */
+            previous_secret?: string;
+            /** @description Until then deliveries are signed with both secrets */
+            previous_expires_at?: string;
         };
         WebhookDelivery: {
             /** Format: uuid */
@@ -3864,6 +4351,8 @@ export interface components {
             seq?: number;
             reason?: string;
             count?: number;
+            /** @description audit-trail findings: when the full walk of the hash chain they report started (it re-hashes every event) */
+            walked_at?: string;
         };
         ComplianceAgentCard: {
             /** @description the agent's DID, or its id when it has none */
