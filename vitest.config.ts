@@ -1,8 +1,8 @@
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { readFileSync } from 'node:fs';
+import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { configDefaults, defineConfig } from 'vitest/config';
-import { planTestEnv } from './test/support/test-env.ts';
 import { quotaIsolateWorkers } from './test/support/isolates/quota-isolates.ts';
+import { planTestEnv } from './test/support/test-env.ts';
 
 const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync('./wrangler.toml', 'utf8'))?.[1];
 
@@ -24,7 +24,11 @@ export default defineConfig(async () => {
               wrangler: { configPath: './wrangler.toml' },
               // With TEST_NOW, `exports.default` is the Worker with the suite's clock (test-clock.ts).
               ...(plan.testNow ? { main: './test/support/pinned-worker.ts' } : {}),
-              miniflare: { bindings: plan.bindings, serviceBindings: isolates.serviceBindings, workers: isolates.workers },
+              miniflare: {
+                bindings: plan.bindings,
+                serviceBindings: isolates.serviceBindings,
+                workers: isolates.workers,
+              },
             }),
           ],
           test: {

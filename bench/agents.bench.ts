@@ -3,17 +3,18 @@
 // the seed-style Node baseline (API key row + agent list, 2 queries on a pg Pool, Redis INCR counter), this
 // Worker through pgbouncer, and this Worker connecting to Postgres directly (one connection per request).
 // `node bench/agents.bench.ts`; needs DATABASE_URL for the baseline and the pooler. Throughput and p50/p99.
+
+import { type Baseline, baselineUnavailable, startBaseline } from './baseline/index.ts';
 import {
+  type BenchWorker,
   compare,
   ratio,
   report,
   seedTenant,
   startBenchWorker,
   startTrivialWorker,
-  type BenchWorker,
   type Target,
 } from './harness.ts';
-import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const noBaseline = baselineUnavailable();

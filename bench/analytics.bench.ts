@@ -11,8 +11,9 @@
 //
 // With DATABASE_URL it uses a scratch database on that server (`<name>_bench_analytics`, dropped at the
 // end); without it, embedded PGlite, whose timings say little about Postgres.
-import pg from 'pg';
+
 import { performance } from 'node:perf_hooks';
+import pg from 'pg';
 import { startStack } from '../scripts/stack/index.ts';
 import { migrate } from '../scripts/stack/migrate.ts';
 import { AnalyticsService } from '../worker/features/analytics/analytics.service.ts';
@@ -126,8 +127,13 @@ async function plans(client: pg.Client, tenant: string, clock: { now(): Date }) 
 }
 
 async function tenantIds(client: pg.Client, from: number, to: number): Promise<string[]> {
-  const picks = Array.from({ length: SAMPLE_TENANTS }, (_, k) => from + Math.floor(((to - from + 1) * k) / SAMPLE_TENANTS));
-  const res = await client.query<{ id: string }>(`SELECT md5('bench-org-' || t)::uuid AS id FROM unnest($1::int[]) t`, [picks]);
+  const picks = Array.from(
+    { length: SAMPLE_TENANTS },
+    (_, k) => from + Math.floor(((to - from + 1) * k) / SAMPLE_TENANTS),
+  );
+  const res = await client.query<{ id: string }>(`SELECT md5('bench-org-' || t)::uuid AS id FROM unnest($1::int[]) t`, [
+    picks,
+  ]);
   return res.rows.map((r) => r.id);
 }
 

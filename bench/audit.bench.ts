@@ -35,11 +35,16 @@ type Row = Record<string, unknown>;
 function child(args: string[], nodeFlags: string[] = []): Promise<string> {
   return new Promise((resolve, reject) => {
     const flags = ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', ...nodeFlags];
-    const p = spawn(process.execPath, [...flags, SELF, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
+    const p = spawn(process.execPath, [...flags, SELF, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`child ${args[0]} exited ${code}`))));
+    p.on('exit', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`child ${args[0]} exited ${code}`)),
+    );
   });
 }
 
@@ -51,8 +56,12 @@ async function seed(url: string, orgId: string, total: number): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query('SET LOCAL synchronous_commit = off');
-    const head = (await client.query('SELECT audit_head_seq, audit_head_hash FROM organizations WHERE organization_id = $1 FOR UPDATE', [orgId]))
-      .rows[0] as { audit_head_seq: string; audit_head_hash: string };
+    const head = (
+      await client.query(
+        'SELECT audit_head_seq, audit_head_hash FROM organizations WHERE organization_id = $1 FOR UPDATE',
+        [orgId],
+      )
+    ).rows[0] as { audit_head_seq: string; audit_head_hash: string };
     const types = ['agent.created', 'credential.created', 'agent.updated', 'credential.revoked'];
     const t0 = Date.parse('2026-01-01T00:00:00Z');
     let prev = head.audit_head_hash;
@@ -69,14 +78,17 @@ async function seed(url: string, orgId: string, total: number): Promise<void> {
           event_type: type,
           actor: 'api_key:benchkey0001',
           subject,
-          payload: type === 'agent.created' ? { agent_type: 'assistant', did: `did:web:bench.test:agents:${subject}` } : { agent_id: subject },
+          payload:
+            type === 'agent.created'
+              ? { agent_type: 'assistant', did: `did:web:bench.test:agents:${subject}` }
+              : { agent_id: subject },
           occurred_at: new Date(t0 + seq * 1000).toISOString(),
           prev_hash: prev,
         };
         // SHA-256 of the writer's exact hash input is what computeAuditHash returns (sync here, for speed).
         const hash = createHash('sha256').update(auditHashInput(row)).digest('hex');
-        [seq, row.event_id, type, row.actor, subject, JSON.stringify(row.payload), row.occurred_at, prev, hash].forEach((v, i) =>
-          cols[i]!.push(v),
+        [seq, row.event_id, type, row.actor, subject, JSON.stringify(row.payload), row.occurred_at, prev, hash].forEach(
+          (v, i) => cols[i]!.push(v),
         );
         prev = hash;
       }
@@ -89,7 +101,10 @@ async function seed(url: string, orgId: string, total: number): Promise<void> {
       );
     }
     await pending;
-    await client.query('UPDATE organizations SET audit_head_seq = $2, audit_head_hash = $3 WHERE organization_id = $1', [orgId, total, prev]);
+    await client.query(
+      'UPDATE organizations SET audit_head_seq = $2, audit_head_hash = $3 WHERE organization_id = $1',
+      [orgId, total, prev],
+    );
     await client.query('COMMIT');
     await client.query('ANALYZE audit_events');
   } finally {
@@ -118,7 +133,10 @@ type Verify = (orgId: string) => Promise<{ checked: number; verified: boolean }>
  */
 async function measure(verify: Verify, small: Chain, large: Chain, probe: MemoryProbe): Promise<Row[]> {
   await verify(small.id);
-  const times = new Map<Chain, number[]>([[small, []], [large, []]]);
+  const times = new Map<Chain, number[]>([
+    [small, []],
+    [large, []],
+  ]);
   const memory = new Map<Chain, Record<string, number>>();
   const phase = async (chain: Chain, repeats: number) => {
     probe.begin();
@@ -126,7 +144,8 @@ async function measure(verify: Verify, small: Chain, large: Chain, probe: Memory
       const t = performance.now();
       const r = await verify(chain.id);
       times.get(chain)!.push((performance.now() - t) / 1000);
-      if (r.checked !== chain.events || !r.verified) throw new Error(`expected ${chain.events} verified events, got ${JSON.stringify(r)}`);
+      if (r.checked !== chain.events || !r.verified)
+        throw new Error(`expected ${chain.events} verified events, got ${JSON.stringify(r)}`);
     }
     const m = probe.end();
     const prev = memory.get(chain) ?? {};
@@ -137,7 +156,12 @@ async function measure(verify: Verify, small: Chain, large: Chain, probe: Memory
   await phase(small, SMALL_REPEATS);
   return [small, large].map((c) => {
     const seconds = median(times.get(c)!);
-    return { events: c.events, seconds: Math.round(seconds * 100) / 100, events_per_s: Math.round(c.events / seconds), ...memory.get(c) };
+    return {
+      events: c.events,
+      seconds: Math.round(seconds * 100) / 100,
+      events_per_s: Math.round(c.events / seconds),
+      ...memory.get(c),
+    };
   });
 }
 
@@ -209,7 +233,9 @@ function workerdProbe(): MemoryProbe {
 /** `GET /v1/audit/verify?full=true` on the bench Worker; memory: workerd RSS growth over the phase. */
 function workerdMeasure(baseUrl: string, keys: Map<string, string>, small: Chain, large: Chain): Promise<Row[]> {
   const verify: Verify = async (orgId) => {
-    const res = await fetch(`${baseUrl}/v1/audit/verify?full=true`, { headers: { authorization: `Bearer ${keys.get(orgId)}` } });
+    const res = await fetch(`${baseUrl}/v1/audit/verify?full=true`, {
+      headers: { authorization: `Bearer ${keys.get(orgId)}` },
+    });
     if (res.status !== 200) throw new Error(`verify: ${res.status} ${await res.text()}`);
     return (await res.json()) as { checked: number; verified: boolean };
   };
@@ -275,7 +301,9 @@ async function reportMeasure(w: BenchWorker, url: string, key: string, chain: Ch
 export async function run(): Promise<Record<string, unknown>[]> {
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.log('audit bench skipped: set DATABASE_URL to a Postgres server (PGlite runs one query at a time and says nothing about Postgres).');
+    console.log(
+      'audit bench skipped: set DATABASE_URL to a Postgres server (PGlite runs one query at a time and says nothing about Postgres).',
+    );
     return [];
   }
   const { report, ratio, startBenchWorker } = await import('./harness.ts');
@@ -300,7 +328,10 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const results: Array<[string, Row[]]> = [['workerd', await workerdMeasure(w.url, keys, s, l)]];
     const reportRow = await reportMeasure(w, url, keys.get(r.id)!, r);
     if (process.env.AUDIT_BENCH_NODE === '1') {
-      const out = await child(['verify', s.id, String(s.events), l.id, String(l.events)], [`--max-old-space-size=${NODE_HEAP_CAP_MB}`]);
+      const out = await child(
+        ['verify', s.id, String(s.events), l.id, String(l.events)],
+        [`--max-old-space-size=${NODE_HEAP_CAP_MB}`],
+      );
       results.push([`node (heap cap ${NODE_HEAP_CAP_MB} MB)`, JSON.parse(out) as Row[]]);
     }
     const rows: Row[] = [];
@@ -331,8 +362,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (mode === 'seed') await seed(url, rest[0]!, Number(rest[1]));
   else if (mode === 'verify') {
     const [smallId, smallN, largeId, largeN] = rest;
-    const rows = await nodeMeasure(url, { id: smallId!, events: Number(smallN) }, { id: largeId!, events: Number(largeN) });
+    const rows = await nodeMeasure(
+      url,
+      { id: smallId!, events: Number(smallN) },
+      { id: largeId!, events: Number(largeN) },
+    );
     console.log(JSON.stringify(rows));
-  }
-  else await run();
+  } else await run();
 }

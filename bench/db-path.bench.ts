@@ -3,8 +3,9 @@
 // proxy, and node-postgres over a TCP socket from workerd — each straight to Postgres and through pgbouncer
 // (transaction pooling), next to the trivial Worker. `node bench/db-path.bench.ts`; needs DATABASE_URL (a
 // Postgres server: PGlite runs one query at a time and says nothing about connection costs).
-import type { Stack } from '../scripts/stack/index.ts';
+
 import { startStackProcess } from '../scripts/stack/child.ts';
+import type { Stack } from '../scripts/stack/index.ts';
 import { bundleBenchWorker, workerSpec } from './bundle.ts';
 import { compare, ratio, report, startTrivialWorker, type Target } from './harness.ts';
 import { startWorkerd, type WorkerdHandle } from './workerd/serve.ts';

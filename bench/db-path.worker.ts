@@ -3,7 +3,7 @@
 // drivers: GET /neon — the Neon serverless driver's Pool over the local WebSocket-to-TCP proxy (what the
 // Worker uses); GET /pg — node-postgres over a TCP socket from workerd (`cloudflare:sockets`, through
 // pg-cloudflare), the driver Hyperdrive is used with. DATABASE_URL decides whether pgbouncer is in the path.
-import { Pool, neonConfig } from '@neondatabase/serverless';
+import { neonConfig, Pool } from '@neondatabase/serverless';
 import pg from 'pg';
 
 interface Env {

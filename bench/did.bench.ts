@@ -4,17 +4,18 @@
 // `node bench/did.bench.ts`. With REDIS_URL, a second Worker with its isolate memory layer off
 // (DID_MEMORY_CACHE_MS=0) measures the Redis-hit path. Load generator, workerd and the baseline share this
 // machine's cores: read the ratios, not the absolute figures.
+
+import { baselineUnavailable, startBaseline } from './baseline/index.ts';
 import {
   compare,
+  type Measurement,
   postJson,
   ratio,
   report,
   startBenchWorker,
   startTrivialWorker,
-  type Measurement,
   type Target,
 } from './harness.ts';
-import { baselineUnavailable, startBaseline } from './baseline/index.ts';
 
 type Row = Record<string, unknown>;
 const row = (target: string, route: string, m: Measurement | undefined, extra: Row = {}): Row => ({

@@ -5,7 +5,7 @@
 //
 // The partner row comes from a stand-in Db (read once, then from isolate memory as in production); the
 // keys are fetched once from the partner's jwks_uri, then served from isolate memory. No Redis.
-import { FederationService, type FederationConfig } from '../worker/features/federation/federation.service.ts';
+import { type FederationConfig, FederationService } from '../worker/features/federation/federation.service.ts';
 import { Cache } from '../worker/platform/cache.ts';
 import { systemClock } from '../worker/platform/clock.ts';
 import type { Db } from '../worker/platform/db.ts';
@@ -35,7 +35,9 @@ const BARE = {
 } as const;
 
 const fromB64url = (s: string) =>
-  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) =>
+    c.charCodeAt(0),
+  );
 
 export default {
   async fetch(req: Request): Promise<Response> {
@@ -44,7 +46,8 @@ export default {
     if (body.mode === 'service') {
       const db = { query: async () => [body.partner], close: async () => undefined } as unknown as Db;
       const service = new FederationService(db, new Cache(), systemClock, config);
-      for (let i = 0; i < body.n; i++) if ((await service.verifyFederatedToken(body.token, body.organizationId)).valid) ok++;
+      for (let i = 0; i < body.n; i++)
+        if ((await service.verifyFederatedToken(body.token, body.organizationId)).valid) ok++;
     } else {
       const a = BARE[body.alg];
       const key = await crypto.subtle.importKey('jwk', body.jwk, a.import, false, ['verify']);

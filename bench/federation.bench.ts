@@ -25,13 +25,13 @@
 // against the same Postgres and Redis, behind the spec's tenant gate (API key row from Postgres per request,
 // Redis INCR daily counter); same routes, same rounds. Its JWK → PEM + jsonwebtoken.verify is also timed in
 // a loop in this process (node_verify_ms), the Node counterpart of bare_verify_ms.
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker, type Target } from './harness.ts';
-import { bundleBenchWorker, workerSpec } from './bundle.ts';
-import { startWorkerd } from './workerd/serve.ts';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startJwksServer } from '../test/support/servers/jwks-server.ts';
-import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
+import { type Baseline, baselineUnavailable, startBaseline } from './baseline/index.ts';
+import { bundleBenchWorker, workerSpec } from './bundle.ts';
 import { nodeVerifyMs, pairedLoopMs, round3 } from './federation-timing.ts';
+import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker, type Target } from './harness.ts';
+import { startWorkerd } from './workerd/serve.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const jwks = await startJwksServer();

@@ -3,11 +3,12 @@
 // the Neon WebSocket proxy), next to a trivial Worker on the same binary (the floor); loads them with
 // autocannon. Not `wrangler dev` (its proxy caps throughput) and not Miniflare (several times slower than
 // `workerd serve` on a trivial route), either of which would hide what the code costs.
-import { mkdirSync, appendFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import autocannon from 'autocannon';
-import type { Stack, StackOptions } from '../scripts/stack/index.ts';
 import { startStackProcess } from '../scripts/stack/child.ts';
+import type { Stack, StackOptions } from '../scripts/stack/index.ts';
 import { buildBundle, workerSpec } from './bundle.ts';
 import { startWorkerd } from './workerd/serve.ts';
 

@@ -16,8 +16,8 @@
 // Redis daily counter (INCR + EXPIREAT on `rate:tier:calls:<org>:<date>`, needs REDIS_URL) and without it
 // (BASELINE_LIMITER=false); its ratio is the spec's limiter cost measured the same way.
 import { existsSync } from 'node:fs';
-import { measure, ratio, report, startBenchWorker, type BenchWorker, type Measurement } from './harness.ts';
-import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
+import { type Baseline, baselineUnavailable, startBaseline } from './baseline/index.ts';
+import { type BenchWorker, type Measurement, measure, ratio, report, startBenchWorker } from './harness.ts';
 
 const ROUNDS = 2;
 const SECONDS = 5;
@@ -35,7 +35,12 @@ async function tenantOn(w: BenchWorker): Promise<string> {
     const agent = await fetch(`${w.url}/v1/agents`, {
       method: 'POST',
       headers: { authorization: `Bearer ${api_key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ email: `a${i}@example.com`, owner: `team-${i}`, agent_type: 'bench', capabilities: ['x'] }),
+      body: JSON.stringify({
+        email: `a${i}@example.com`,
+        owner: `team-${i}`,
+        agent_type: 'bench',
+        capabilities: ['x'],
+      }),
     });
     if (agent.status !== 201) throw new Error(`create agent: ${agent.status} ${await agent.text()}`);
   }
@@ -61,7 +66,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
       started.push(mem);
       targets.push({ name: 'limiter on, DO storage on tmpfs', w: mem, limited: true });
     }
-    const noBaseline = baselineUnavailable() ?? (process.env.REDIS_URL ? undefined : 'baseline counter needs REDIS_URL');
+    const noBaseline =
+      baselineUnavailable() ?? (process.env.REDIS_URL ? undefined : 'baseline counter needs REDIS_URL');
     if (noBaseline) console.warn(`limiter: ${noBaseline}; no baseline`);
     else {
       const opts = { databaseUrl: disk.stack.databaseUrl, redisUrl: process.env.REDIS_URL };
@@ -84,13 +90,17 @@ export async function run(): Promise<Record<string, unknown>[]> {
       const url = t.url ?? t.w.url;
       const probe = await fetch(`${url}/v1/agents`, { headers: { authorization: `Bearer ${key}` } });
       if (probe.status !== 200) throw new Error(`${t.name}: ${probe.status}`);
-      if (!t.url && (probe.headers.get('RateLimit-Limit') !== null) !== t.limited) throw new Error(`${t.name}: limiter state unexpected`);
+      if (!t.url && (probe.headers.get('RateLimit-Limit') !== null) !== t.limited)
+        throw new Error(`${t.name}: limiter state unexpected`);
       await measure(`${url}/v1/agents`, { durationSec: 2, headers: { authorization: `Bearer ${key}` } }); // warm-up
     }
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
         process.stderr.write('.');
-        const m = await measure(`${t.url ?? t.w.url}/v1/agents`, { durationSec: SECONDS, headers: { authorization: `Bearer ${keys.get(t.name)}` } });
+        const m = await measure(`${t.url ?? t.w.url}/v1/agents`, {
+          durationSec: SECONDS,
+          headers: { authorization: `Bearer ${keys.get(t.name)}` },
+        });
         runs.get(t.name)!.push(m);
       }
     }
@@ -119,9 +129,16 @@ export async function run(): Promise<Record<string, unknown>[]> {
     else {
       const worker = summary('limiter on, DO storage on disk');
       const spec = summary('baseline: Redis INCR counter');
-      rows.push({ route: 'GET /v1/agents', config: 'Worker (limiter on, disk) ÷ baseline (INCR counter)', rps: ratio(worker.rps, spec.rps) });
+      rows.push({
+        route: 'GET /v1/agents',
+        config: 'Worker (limiter on, disk) ÷ baseline (INCR counter)',
+        rps: ratio(worker.rps, spec.rps),
+      });
     }
-    rows.push({ route: '(setup)', config: `postgres: ${disk.stack.postgresKind}; ${ROUNDS} alternating ${SECONDS} s runs per copy, 10 connections` });
+    rows.push({
+      route: '(setup)',
+      config: `postgres: ${disk.stack.postgresKind}; ${ROUNDS} alternating ${SECONDS} s runs per copy, 10 connections`,
+    });
     report('limiter', rows);
     return rows;
   } finally {

@@ -8,9 +8,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { postJson, report, seedTenant, startBenchWorker, startTrivialWorker, type BenchWorker } from './harness.ts';
-import { burst, type BurstResult } from './burst.ts';
-import { baselineUnavailable, startBaseline, type Baseline } from './baseline/index.ts';
+import { type Baseline, baselineUnavailable, startBaseline } from './baseline/index.ts';
+import { type BurstResult, burst } from './burst.ts';
+import { type BenchWorker, postJson, report, seedTenant, startBenchWorker, startTrivialWorker } from './harness.ts';
 
 const AGENT = JSON.stringify({ email: 'load@example.com', owner: 'load', agent_type: 'bench', capabilities: ['x'] });
 

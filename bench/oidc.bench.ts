@@ -5,10 +5,10 @@
 // Load generator, workerd, node-oidc and Postgres share this machine's cores: read the ratios, not the rates.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker } from './harness.ts';
 import { freePort } from '../scripts/stack/free-port.ts';
 import { startNodeOidc } from '../scripts/stack/node-oidc.ts';
 import { COUNTED_CLIENT_HEADER } from '../shared/oidc-link.ts';
+import { compare, postJson, ratio, report, startBenchWorker, startTrivialWorker } from './harness.ts';
 
 export async function run(): Promise<Record<string, unknown>[]> {
   const port = await freePort();

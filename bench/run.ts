@@ -5,10 +5,10 @@
 // Worker on the same binary and the seed-style Node baseline. Load and servers share this machine's cores:
 // read ratios measured in the same run, not absolute figures. DATABASE_URL (a Postgres server; pgbouncer in
 // front when installed) and REDIS_URL are used when set; scenarios that need them say so and skip.
-import { readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { HEADLINES, NO_BASELINE, type Headline as HeadlineFigure } from './headlines.ts';
 import { findPgbouncer } from '../scripts/stack/pgbouncer.ts';
+import { HEADLINES, type Headline as HeadlineFigure, NO_BASELINE } from './headlines.ts';
 
 const DIR = new URL('./', import.meta.url).pathname;
 const only = process.argv.slice(2);

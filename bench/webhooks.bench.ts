@@ -9,7 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { measure, ratio, report, startBenchWorker, type BenchWorker, type Measurement } from './harness.ts';
+import { type BenchWorker, type Measurement, measure, ratio, report, startBenchWorker } from './harness.ts';
 
 const ROUNDS = 2;
 const SECONDS = 6;
@@ -27,7 +27,12 @@ async function organization(w: BenchWorker, name: string): Promise<{ id: string;
   return { id: body.organization_id, key: body.api_key };
 }
 
-function startReceiver(): Promise<{ url: string; count: () => number; duplicates: () => number; stop: () => Promise<void> }> {
+function startReceiver(): Promise<{
+  url: string;
+  count: () => number;
+  duplicates: () => number;
+  stop: () => Promise<void>;
+}> {
   let n = 0;
   const ids = new Set<string>();
   const server = http.createServer((req, res) => {
@@ -121,7 +126,8 @@ export async function run(): Promise<Record<string, unknown>[]> {
       body,
     });
     if (kick.status !== 201) throw new Error(`kick: ${kick.status}`);
-    while (receiver.count() - before < BACKLOG + 1 && Date.now() - t0 < 90_000) await new Promise((r) => setTimeout(r, 20));
+    while (receiver.count() - before < BACKLOG + 1 && Date.now() - t0 < 90_000)
+      await new Promise((r) => setTimeout(r, 20));
     const backlogMs = Date.now() - t0;
     const backlogSent = receiver.count() - before;
 
@@ -135,7 +141,11 @@ export async function run(): Promise<Record<string, unknown>[]> {
     const rows = [
       { route: 'POST /v1/agents', config: 'no subscription', ...without! },
       { route: 'POST /v1/agents', config: '1 subscription', ...withSub! },
-      { route: 'ratio with ÷ without (goal ≥ 0.8)', rps_ratio: ratio(withSub!.rps, without!.rps), postgres: w.stack.postgresKind },
+      {
+        route: 'ratio with ÷ without (goal ≥ 0.8)',
+        rps_ratio: ratio(withSub!.rps, without!.rps),
+        postgres: w.stack.postgresKind,
+      },
       {
         route: 'drain after load',
         deliveries: total,

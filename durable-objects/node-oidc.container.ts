@@ -11,6 +11,7 @@ export class NodeOidcContainer extends Container<Env> {
   override sleepAfter = '15m';
 
   constructor(ctx: DurableObjectState, env: Env) {
+    // biome-ignore lint/complexity/noBannedTypes: the Container base class is declared with DurableObjectState<{}>.
     super(ctx as DurableObjectState<{}>, env);
     const vars = env as unknown as Record<string, unknown>;
     const pass: Record<string, string> = { NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '8080' };

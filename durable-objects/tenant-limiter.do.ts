@@ -1,6 +1,14 @@
 import { DurableObject } from 'cloudflare:workers';
 import { nextUtcMidnight, utcDate } from '../worker/platform/clock.ts';
-import { LEASE_GRACE_MS, LEASE_TTL_MS, checkLeaseRequest, decideGrant, type LeaseReply, type LeaseReport, type LeaseRequest } from './lease-policy.ts';
+import {
+  checkLeaseRequest,
+  decideGrant,
+  LEASE_GRACE_MS,
+  LEASE_TTL_MS,
+  type LeaseReply,
+  type LeaseReport,
+  type LeaseRequest,
+} from './lease-policy.ts';
 
 /** What an increment answers. `limit`/`remaining` are null when the tier is unlimited. */
 export interface LimitResult {
@@ -80,7 +88,8 @@ export class TenantLimiter extends DurableObject {
    */
   async increment(kind: CounterKind, limit: number | null, nowMs: number, amount = 1): Promise<LimitResult> {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
-    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0))
+      throw new TypeError('limit must be null or an integer ≥ 0');
     if (!(Number.isSafeInteger(amount) && amount >= 1)) throw new TypeError('amount must be an integer ≥ 1');
     if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
     const day = utcDate(new Date(nowMs));
@@ -110,7 +119,8 @@ export class TenantLimiter extends DurableObject {
    */
   async take(kind: CounterKind, limit: number | null, nowMs: number, wanted: number): Promise<TakeResult> {
     if (!KINDS.includes(kind)) throw new TypeError(`unknown counter kind ${String(kind)}`);
-    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0)) throw new TypeError('limit must be null or an integer ≥ 0');
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 0))
+      throw new TypeError('limit must be null or an integer ≥ 0');
     if (!(Number.isSafeInteger(wanted) && wanted >= 1)) throw new TypeError('wanted must be an integer ≥ 1');
     if (!Number.isFinite(nowMs)) throw new TypeError('nowMs must be a finite number');
     const day = utcDate(new Date(nowMs));
@@ -216,15 +226,23 @@ export class TenantLimiter extends DurableObject {
    */
   override async alarm(): Promise<void> {
     const sql = this.ctx.storage.sql;
-    const newest = sql.exec<{ day: string | null }>('SELECT max(day) AS day FROM (SELECT day FROM counters UNION ALL SELECT day FROM leases)').one().day;
+    const newest = sql
+      .exec<{ day: string | null }>(
+        'SELECT max(day) AS day FROM (SELECT day FROM counters UNION ALL SELECT day FROM leases)',
+      )
+      .one().day;
     const wall = utcDate(new Date());
     const today = newest !== null && newest > wall ? newest : wall;
     const cutoff = utcDate(new Date(Date.parse(`${today}T00:00:00Z`) - (KEEP_DAYS - 1) * DAY_MS));
     sql.exec('DELETE FROM counters WHERE day < ?', cutoff);
     sql.exec('DELETE FROM leases WHERE day < ?', cutoff);
-    const left = sql.exec<{ n: number }>('SELECT (SELECT count(*) FROM counters) + (SELECT count(*) FROM leases) AS n').one().n;
+    const left = sql
+      .exec<{ n: number }>('SELECT (SELECT count(*) FROM counters) + (SELECT count(*) FROM leases) AS n')
+      .one().n;
     if (left > 0) {
-      await this.ctx.storage.setAlarm(nextUtcMidnight(new Date(Date.parse(`${today}T00:00:00Z`))).getTime() + ALARM_DELAY_MS);
+      await this.ctx.storage.setAlarm(
+        nextUtcMidnight(new Date(Date.parse(`${today}T00:00:00Z`))).getTime() + ALARM_DELAY_MS,
+      );
       this.#alarmArmed = true;
     } else {
       this.#alarmArmed = false;
@@ -276,15 +294,31 @@ export class TenantLimiter extends DurableObject {
   /** Applies a holder's report; false when its lease is unknown (already reclaimed and counted in full). */
   #applyReport(holder: string, kind: CounterKind, report: LeaseReport): boolean {
     const [row] = this.ctx.storage.sql
-      .exec<{ amount: number }>('SELECT amount FROM leases WHERE day = ? AND kind = ? AND holder = ?', report.day, kind, holder)
+      .exec<{ amount: number }>(
+        'SELECT amount FROM leases WHERE day = ? AND kind = ? AND holder = ?',
+        report.day,
+        kind,
+        holder,
+      )
       .toArray();
     if (!row) return false;
     if (report.spent !== 0) this.#write(report.day, kind, Math.max(0, this.#read(report.day, kind) + report.spent));
     const left = Math.max(0, row.amount - report.spent);
     if (report.release || left === 0) {
-      this.ctx.storage.sql.exec('DELETE FROM leases WHERE day = ? AND kind = ? AND holder = ?', report.day, kind, holder);
+      this.ctx.storage.sql.exec(
+        'DELETE FROM leases WHERE day = ? AND kind = ? AND holder = ?',
+        report.day,
+        kind,
+        holder,
+      );
     } else {
-      this.ctx.storage.sql.exec('UPDATE leases SET amount = ? WHERE day = ? AND kind = ? AND holder = ?', left, report.day, kind, holder);
+      this.ctx.storage.sql.exec(
+        'UPDATE leases SET amount = ? WHERE day = ? AND kind = ? AND holder = ?',
+        left,
+        report.day,
+        kind,
+        holder,
+      );
     }
     return true;
   }

@@ -67,14 +67,18 @@ export class WebhookDispatcher extends DurableObject<Env> {
       do {
         this.#kicked = false;
         const s = await service.runDue(subscriptionId, now);
-        total = { attempted: total.attempted + s.attempted, delivered: total.delivered + s.delivered, nextDueMs: s.nextDueMs, gone: s.gone };
+        total = {
+          attempted: total.attempted + s.attempted,
+          delivered: total.delivered + s.delivered,
+          nextDueMs: s.nextDueMs,
+          gone: s.gone,
+        };
         now = Math.max(now, Date.now());
       } while (this.#kicked && !total.gone);
       if (total.gone) {
         await this.ctx.storage.deleteAlarm();
         await this.ctx.storage.deleteAll();
-      }
-      else if (total.nextDueMs === null) await this.#disarm();
+      } else if (total.nextDueMs === null) await this.#disarm();
       else await this.#arm(Math.max(total.nextDueMs, Date.now()));
       return total;
     });

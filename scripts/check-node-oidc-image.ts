@@ -3,14 +3,14 @@
 // starts its CMD there against an embedded Postgres and checks that the service answers (discovery, JWKS, a
 // token-less internal call refused, the internal health check). FROM, USER and EXPOSE are reported, not
 // replayed. Run: `node scripts/check-node-oidc-image.ts` (exit code 0 when the image would start).
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, execSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { startStack } from './stack/index.ts';
-import { freePort } from './stack/free-port.ts';
 import { generateJwks } from '../node-oidc/src/keys.ts';
+import { freePort } from './stack/free-port.ts';
+import { startStack } from './stack/index.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const log = (s: string) => console.error(`[check-image] ${s}`);
@@ -55,7 +55,8 @@ try {
         const parts = arg.split(/\s+/);
         const dest = parts.pop()!;
         for (const src of parts) {
-          const target = dest.endsWith('/') || parts.length > 1 ? join(workdir, dest, src.split('/').pop()!) : join(workdir, dest);
+          const target =
+            dest.endsWith('/') || parts.length > 1 ? join(workdir, dest, src.split('/').pop()!) : join(workdir, dest);
           mkdirSync(dirname(target), { recursive: true });
           cpSync(join(ROOT, src), target, { recursive: true });
         }
@@ -88,7 +89,11 @@ try {
     OIDC_JWKS: JSON.stringify(await generateJwks()),
   };
   log(`CMD ${cmd.join(' ')} (NODE_ENV=${runEnv.NODE_ENV ?? ''})`);
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { cwd: workdir, env: runEnv as unknown as NodeJS.ProcessEnv, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), {
+    cwd: workdir,
+    env: runEnv as unknown as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   try {
     const base = `http://127.0.0.1:${port}`;
     const until = Date.now() + 20_000;
@@ -99,13 +104,14 @@ try {
       }).catch(() => undefined);
       if (!discovery) await new Promise((r) => setTimeout(r, 200));
     }
-    if (!discovery || discovery.status !== 200) throw new Error(`discovery answered ${discovery?.status ?? 'nothing'}`);
+    if (discovery?.status !== 200) throw new Error(`discovery answered ${discovery?.status ?? 'nothing'}`);
     const meta = (await discovery.json()) as { issuer: string; token_endpoint: string };
     if (meta.issuer !== 'https://idp.example/oidc' || meta.token_endpoint !== 'https://idp.example/oidc/token') {
       throw new Error(`unexpected discovery document: ${JSON.stringify(meta)}`);
     }
     const jwks = (await (await fetch(`${base}/oidc/jwks`)).json()) as { keys: Array<{ alg: string; d?: string }> };
-    if (jwks.keys[0]?.alg !== 'ES256' || jwks.keys.some((k) => k.d)) throw new Error('JWKS is not the public ES256-first set');
+    if (jwks.keys[0]?.alg !== 'ES256' || jwks.keys.some((k) => k.d))
+      throw new Error('JWKS is not the public ES256-first set');
     const denied = await fetch(`${base}/internal/health`);
     if (denied.status !== 401) throw new Error(`internal health without a token answered ${denied.status}`);
     const health = await fetch(`${base}/internal/health`, { headers: { authorization: `Bearer ${internalToken}` } });

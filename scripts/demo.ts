@@ -1,9 +1,10 @@
 // npm run demo: against a running `npm start` stack, walks through what AgentIdP does — an organization,
 // agents with did:web identities, credentials and OAuth tokens, a delegation, a federation partner backed by a
 // local IdP, a webhook receiver, and a few days of analytics — then prints what to open and what to curl.
-import { createServer } from 'node:http';
+
 import { existsSync, readFileSync } from 'node:fs';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { createServer } from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -21,7 +22,10 @@ const step = (s: string) => console.log(`\n▸ ${s}`);
 async function api(method: string, path: string, token: string | undefined, body?: unknown): Promise<any> {
   const res = await fetch(`${BASE}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -42,7 +46,8 @@ const received: Array<{ type: string; id: string }> = [];
 const { publicKey, privateKey } = await generateKeyPair('ES256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'demo-idp-1', alg: 'ES256', use: 'sig' };
 const local = createServer((req, res) => {
-  if (req.url === '/jwks.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
+  if (req.url === '/jwks.json')
+    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
   let body = '';
   req.on('data', (c) => (body += c));
   req.on('end', () => {
@@ -59,8 +64,13 @@ await new Promise<void>((r) => local.listen(0, '127.0.0.1', r));
 const localUrl = `http://127.0.0.1:${(local.address() as { port: number }).port}`;
 
 step('Create an organization (operator, ADMIN_TOKEN)');
-const org = await api('POST', '/v1/admin/organizations', ADMIN, { name: `Demo Corp ${new Date().toISOString().slice(0, 16)}`, tier: 'pro' });
-console.log(`  organization ${org.organization_id}, tier ${org.tier}; API key shown once: ${org.api_key.slice(0, 18)}…`);
+const org = await api('POST', '/v1/admin/organizations', ADMIN, {
+  name: `Demo Corp ${new Date().toISOString().slice(0, 16)}`,
+  tier: 'pro',
+});
+console.log(
+  `  organization ${org.organization_id}, tier ${org.tier}; API key shown once: ${org.api_key.slice(0, 18)}…`,
+);
 const KEY = org.api_key;
 
 step('Subscribe a webhook receiver to agent and credential events');
@@ -109,7 +119,11 @@ console.log(`  ${tokens.length} ES256 access tokens issued (verify them against 
 
 step('Delegate from the planner to the researcher');
 try {
-  const d = await api('POST', '/v1/delegations', KEY, { delegator_id: agents[0].agent_id, delegatee_id: agents[1].agent_id, scope: 'search' });
+  const d = await api('POST', '/v1/delegations', KEY, {
+    delegator_id: agents[0].agent_id,
+    delegatee_id: agents[1].agent_id,
+    scope: 'search',
+  });
   const v = await api('POST', '/v1/delegations/verify', KEY, { token: d.token, delegatee_id: agents[1].agent_id });
   console.log(`  chain ${d.chain_id}, expires ${d.expires_at}; verify → valid=${v.valid}, scope ${v.scope}`);
 } catch (err) {
@@ -118,7 +132,11 @@ try {
 
 step('Trust a partner identity provider (a local JWKS server) and verify one of its tokens');
 const issuer = `${localUrl}/idp-${Date.now()}`;
-await api('POST', '/v1/federation/partners', ADMIN, { name: 'Demo partner IdP', issuer, jwks_uri: `${localUrl}/jwks.json` });
+await api('POST', '/v1/federation/partners', ADMIN, {
+  name: 'Demo partner IdP',
+  issuer,
+  jwks_uri: `${localUrl}/jwks.json`,
+});
 const partnerToken = await new SignJWT({ organization_id: org.organization_id, scope: 'read' })
   .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
   .setIssuer(issuer)
@@ -141,15 +159,21 @@ await db.query(
 );
 await db.end();
 const trend = await api('GET', '/v1/analytics/tokens?days=7', KEY);
-console.log(`  tokens per day: ${trend.series.map((p: { date: string; count: number }) => `${p.date.slice(5)}=${p.count}`).join(' ')}`);
+console.log(
+  `  tokens per day: ${trend.series.map((p: { date: string; count: number }) => `${p.date.slice(5)}=${p.count}`).join(' ')}`,
+);
 
 step('Wait for webhook deliveries');
 for (let i = 0; i < 40 && received.length < 4; i++) await new Promise((r) => setTimeout(r, 250));
-console.log(`  receiver got ${received.length} signed deliveries: ${[...new Set(received.map((r) => r.type))].join(', ')}`);
+console.log(
+  `  receiver got ${received.length} signed deliveries: ${[...new Set(received.map((r) => r.type))].join(', ')}`,
+);
 local.close();
 
 const report = await api('GET', '/v1/compliance/report', KEY);
-console.log(`\n▸ Compliance report: ${report.overall_status} (${report.sections.map((s: { name: string; status: string }) => `${s.name}=${s.status}`).join(', ')})`);
+console.log(
+  `\n▸ Compliance report: ${report.overall_status} (${report.sections.map((s: { name: string; status: string }) => `${s.name}=${s.status}`).join(', ')})`,
+);
 
 const a0 = agents[0];
 console.log(`

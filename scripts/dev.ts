@@ -1,14 +1,14 @@
 // npm start: the whole stack on one machine with no accounts — Postgres (DATABASE_URL or embedded PGlite),
 // migrations, the Neon WebSocket proxy, the Upstash REST bridge (REDIS_URL), node-oidc, and the Worker under
 // `wrangler dev`. Prints `ready http://localhost:<PORT>` once it serves; Ctrl-C stops everything.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startStack } from './stack/index.ts';
-import { freePort } from './stack/free-port.ts';
-import { startNodeOidc, type NodeOidcHandle } from './stack/node-oidc.ts';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { configSchema } from '../worker/platform/config.ts';
 import { buildConsole } from './build-console.ts';
+import { freePort } from './stack/free-port.ts';
+import { startStack } from './stack/index.ts';
+import { type NodeOidcHandle, startNodeOidc } from './stack/node-oidc.ts';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const DATA = `${ROOT}.data`;
@@ -17,7 +17,12 @@ const SECRETS_FILE = `${DATA}/local-secrets.json`;
 const log = (s: string) => console.error(`[agentidp] ${s}`);
 
 /** Local-only secrets, generated once and kept in the git-ignored data folder. */
-function localSecrets(): { ADMIN_TOKEN: string; ENCRYPTION_KEY: string; INTERNAL_TOKEN: string; generatedAdmin: boolean } {
+function localSecrets(): {
+  ADMIN_TOKEN: string;
+  ENCRYPTION_KEY: string;
+  INTERNAL_TOKEN: string;
+  generatedAdmin: boolean;
+} {
   mkdirSync(DATA, { recursive: true });
   const saved = existsSync(SECRETS_FILE) ? JSON.parse(readFileSync(SECRETS_FILE, 'utf8')) : {};
   let generatedAdmin = false;
@@ -73,8 +78,19 @@ try {
       INTERNAL_TOKEN: internalToken,
       OIDC_KEYS_FILE: process.env.OIDC_KEYS_FILE || `${DATA}/oidc-keys.json`,
       ...Object.fromEntries(
-        ['OIDC_JWKS', 'OIDC_AUDIENCE', 'OIDC_ACCESS_TOKEN_TTL_SECONDS', 'VAULT_ADDR', 'VAULT_TOKEN', 'VAULT_MOUNT', 'VAULT_NAMESPACE',
-          'A2A_ENABLED', 'DELEGATION_MAX_DEPTH', 'DELEGATION_DEFAULT_TTL_SECONDS', 'DELEGATION_MAX_TTL_SECONDS']
+        [
+          'OIDC_JWKS',
+          'OIDC_AUDIENCE',
+          'OIDC_ACCESS_TOKEN_TTL_SECONDS',
+          'VAULT_ADDR',
+          'VAULT_TOKEN',
+          'VAULT_MOUNT',
+          'VAULT_NAMESPACE',
+          'A2A_ENABLED',
+          'DELEGATION_MAX_DEPTH',
+          'DELEGATION_DEFAULT_TTL_SECONDS',
+          'DELEGATION_MAX_TTL_SECONDS',
+        ]
           .filter((k) => process.env[k])
           .map((k) => [k, process.env[k]!]),
       ),
@@ -114,7 +130,13 @@ if (process.env.DATABASE_URL) vars.DATABASE_URL = stack.bindings.DATABASE_URL!;
 
 // Secrets go to wrangler through an env file in the data folder (mode 0600), never on a command line.
 const envFile = `${DATA}/worker.env`;
-writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', { mode: 0o600 });
+writeFileSync(
+  envFile,
+  `${Object.entries(vars)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join('\n')}\n`,
+  { mode: 0o600 },
+);
 
 async function shutdown(code = 0): Promise<void> {
   if (stopping) return;
@@ -129,9 +151,7 @@ async function shutdown(code = 0): Promise<void> {
       }
     }
   }
-  await Promise.all(
-    children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))),
-  );
+  await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
   await nodeOidc?.stop();
   await stack.stop();
   process.exit(code);
@@ -148,16 +168,26 @@ const wrangler = spawn(
   `${ROOT}node_modules/.bin/wrangler`,
   [
     'dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--env-file', envFile,
-    '--persist-to', `${DATA}/wrangler`,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--env-file',
+    envFile,
+    '--persist-to',
+    `${DATA}/wrangler`,
     '--show-interactive-dev-session=false',
     // node-oidc runs as a Node process here (OIDC_ORIGIN); the [[containers]] entry needs no Docker engine.
     '--enable-containers=false',
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
   ],
-  { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } },
+  {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+  },
 );
 children.push(wrangler);
 wrangler.on('exit', (code) => {
@@ -179,5 +209,9 @@ if (secrets.generatedAdmin && !process.env.ADMIN_TOKEN) {
   log('ADMIN_TOKEN is in .data/local-secrets.json');
 }
 // What `npm run demo` needs to find this stack (it seeds a few days of analytics history directly).
-writeFileSync(`${DATA}/stack.json`, JSON.stringify({ url: `http://localhost:${port}`, databaseUrl: stack.databaseUrl }, null, 2), { mode: 0o600 });
+writeFileSync(
+  `${DATA}/stack.json`,
+  JSON.stringify({ url: `http://localhost:${port}`, databaseUrl: stack.databaseUrl }, null, 2),
+  { mode: 0o600 },
+);
 console.log(`ready http://localhost:${port}`);

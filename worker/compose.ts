@@ -1,37 +1,37 @@
 import type { Bindings, Deps } from './env.ts';
-import { AuditService } from './features/audit/audit.service.ts';
-import { OrganizationService } from './features/agents/organization.service.ts';
-import { ApiKeyService } from './features/api-keys/api-key.service.ts';
-import { AgentService, type AgentHooks } from './features/agents/agent.service.ts';
+import { type AgentHooks, AgentService } from './features/agents/agent.service.ts';
 import { CredentialService } from './features/agents/credential.service.ts';
-import { endDelegationsOfAgent } from './features/delegations/delegation-cascade.ts';
-import { UsageLimiterService } from './features/tiers/usage-limiter.service.ts';
-import { EventService } from './features/webhooks/event.service.ts';
-import { WebhookService } from './features/webhooks/webhook.service.ts';
-import { Encryptor, parseEncryptionKeys } from './platform/crypto.ts';
-import { TierService } from './features/tiers/tier.service.ts';
+import { OrganizationService } from './features/agents/organization.service.ts';
 import { AnalyticsService } from './features/analytics/analytics.service.ts';
-import { MetricsService } from './features/metrics/metrics.service.ts';
+import { ApiKeyService } from './features/api-keys/api-key.service.ts';
+import { AuditService } from './features/audit/audit.service.ts';
 import { AuditVerificationService } from './features/audit/audit-verification.service.ts';
 import { ComplianceService } from './features/audit/compliance.service.ts';
-import { DidService } from './features/did/did.service.ts';
-import { AgentCardService } from './features/did/agent-card.service.ts';
-import { AgentCredentialService } from './features/vc/agent-credential.service.ts';
-import { StatusListService } from './features/vc/status-list.service.ts';
-import { LocalKeyCustody, VaultKeyCustody, type KeyCustodies } from './features/did/key-custody/index.ts';
-import { AppError } from './platform/errors.ts';
-import { NodeOidc, secretCustodyMode } from './features/oidc/node-oidc.ts';
-import { OidcTokenService } from './features/oidc/oidc-token.service.ts';
-import { WebhookSecretsService } from './features/webhooks/webhook-secrets.service.ts';
-import { FederationService } from './features/federation/federation.service.ts';
 import { BillingService, billingSettings } from './features/billing/billing.service.ts';
 import { createStripeClient } from './features/billing/stripe.ts';
 import { DelegationService } from './features/delegations/delegation.service.ts';
+import { endDelegationsOfAgent } from './features/delegations/delegation-cascade.ts';
+import { AgentCardService } from './features/did/agent-card.service.ts';
+import { DidService } from './features/did/did.service.ts';
+import { type KeyCustodies, LocalKeyCustody, VaultKeyCustody } from './features/did/key-custody/index.ts';
+import { FederationService } from './features/federation/federation.service.ts';
+import { MetricsService } from './features/metrics/metrics.service.ts';
+import { NodeOidc, secretCustodyMode } from './features/oidc/node-oidc.ts';
+import { OidcTokenService } from './features/oidc/oidc-token.service.ts';
+import { TierService } from './features/tiers/tier.service.ts';
+import { UsageLimiterService } from './features/tiers/usage-limiter.service.ts';
+import { AgentCredentialService } from './features/vc/agent-credential.service.ts';
+import { StatusListService } from './features/vc/status-list.service.ts';
+import { EventService } from './features/webhooks/event.service.ts';
+import { WebhookService } from './features/webhooks/webhook.service.ts';
 import { WebhookDeliveryService } from './features/webhooks/webhook-delivery.service.ts';
-import { loadConfig } from './platform/config.ts';
-import { Db } from './platform/db.ts';
+import { WebhookSecretsService } from './features/webhooks/webhook-secrets.service.ts';
 import { Cache } from './platform/cache.ts';
-import { systemClock, type Clock } from './platform/clock.ts';
+import { type Clock, systemClock } from './platform/clock.ts';
+import { loadConfig } from './platform/config.ts';
+import { Encryptor, parseEncryptionKeys } from './platform/crypto.ts';
+import { Db } from './platform/db.ts';
+import { AppError } from './platform/errors.ts';
 
 export interface DepsOptions {
   /** Replaces the system clock (tests). */
@@ -96,7 +96,11 @@ export function createServices(d: Deps) {
     get apiKeys() {
       return once(
         'apiKeys',
-        () => new ApiKeyService(d.db, s.audit, d.clock, { cacheSeconds: d.config.API_KEY_CACHE_SECONDS, waitUntil: d.waitUntil }),
+        () =>
+          new ApiKeyService(d.db, s.audit, d.clock, {
+            cacheSeconds: d.config.API_KEY_CACHE_SECONDS,
+            waitUntil: d.waitUntil,
+          }),
       );
     },
     get limiter() {
@@ -133,7 +137,15 @@ export function createServices(d: Deps) {
       return once(
         'billing',
         () =>
-          new BillingService(d.db, s.audit, d.clock, s.tier, s.events, () => createStripeClient(d.config), billingSettings(d.config)),
+          new BillingService(
+            d.db,
+            s.audit,
+            d.clock,
+            s.tier,
+            s.events,
+            () => createStripeClient(d.config),
+            billingSettings(d.config),
+          ),
       );
     },
     /** The link to node-oidc (OIDC_ORIGIN or the NODE_OIDC container); undefined when neither is configured. */
@@ -148,11 +160,17 @@ export function createServices(d: Deps) {
       return once('metrics', () => new MetricsService(d.db));
     },
     get analytics() {
-      return once('analytics', () => new AnalyticsService(d.db, d.clock, d.waitUntil, { flushMs: d.config.USAGE_FLUSH_MS }));
+      return once(
+        'analytics',
+        () => new AnalyticsService(d.db, d.clock, d.waitUntil, { flushMs: d.config.USAGE_FLUSH_MS }),
+      );
     },
     /** Domain events → webhook deliveries, recorded in the caller's transaction (tier, billing, delegations use it too). */
     get events() {
-      return once('events', () => new EventService(d.env.WEBHOOK_DISPATCHER, d.clock, d.config.WEBHOOK_RETRY_SCHEDULE[0]!));
+      return once(
+        'events',
+        () => new EventService(d.env.WEBHOOK_DISPATCHER, d.clock, d.config.WEBHOOK_RETRY_SCHEDULE[0]!),
+      );
     },
     /** Sends due deliveries of one subscription (the WebhookDispatcher Durable Object's work). */
     get webhookDelivery() {
@@ -169,8 +187,7 @@ export function createServices(d: Deps) {
     get webhooks() {
       return once(
         'webhooks',
-        () =>
-          new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS, s.tier),
+        () => new WebhookService(d.db, s.audit, s.webhookSecrets, d.clock, d.config.ALLOW_PRIVATE_URLS, s.tier),
       );
     },
     /**
@@ -184,7 +201,8 @@ export function createServices(d: Deps) {
         const localCustody = () => (local ??= new LocalKeyCustody(s.encryptor));
         const vaultCustody = () => {
           const link = s.nodeOidc;
-          if (!link) throw new AppError('key_custody_unavailable', 'Key custody "vault" is not configured (no node-oidc)');
+          if (!link)
+            throw new AppError('key_custody_unavailable', 'Key custody "vault" is not configured (no node-oidc)');
           return (vault ??= new VaultKeyCustody(link, s.encryptor));
         };
         return {
@@ -199,7 +217,10 @@ export function createServices(d: Deps) {
     },
     /** Webhook signing secrets: encrypted in Postgres, or in Vault through node-oidc (secretCustodyMode). */
     get webhookSecrets() {
-      return once('webhookSecrets', () => new WebhookSecretsService(s.encryptor, secretCustodyMode(d.config), s.nodeOidc));
+      return once(
+        'webhookSecrets',
+        () => new WebhookSecretsService(s.encryptor, secretCustodyMode(d.config), s.nodeOidc),
+      );
     },
     /** AES-256-GCM under ENCRYPTION_KEY (rotation: first key encrypts, all decrypt). */
     get encryptor() {
@@ -269,7 +290,12 @@ export function createServices(d: Deps) {
           // Decommission ends what speaks for the agent, in its transaction: delegation chains first (they lock
           // every organization the cascade appends audit events to, in one order), then credentials.
           onDecommission: async (q, agent, actor) => {
-            const delegations = await endDelegationsOfAgent(q, { audit: s.audit, events: s.events, clock: d.clock }, agent, actor);
+            const delegations = await endDelegationsOfAgent(
+              q,
+              { audit: s.audit, events: s.events, clock: d.clock },
+              agent,
+              actor,
+            );
             const credentials = await s.credentials.revokeAllOf(q, agent.organization_id, agent.agent_id, actor);
             // The agent's identity credential: its revocation bit, in the same transaction.
             await s.statusLists.revoke(q, agent.agent_id);

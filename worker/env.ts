@@ -1,8 +1,8 @@
-import type { Config } from './platform/config.ts';
-import type { Db } from './platform/db.ts';
+import type { Services } from './compose.ts';
 import type { Cache } from './platform/cache.ts';
 import type { Clock } from './platform/clock.ts';
-import type { Services } from './compose.ts';
+import type { Config } from './platform/config.ts';
+import type { Db } from './platform/db.ts';
 
 /**
  * Secrets and optional variables are not in wrangler.toml, so `wrangler types` cannot see them; they are

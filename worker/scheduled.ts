@@ -12,7 +12,8 @@ export async function scheduled(controller: ScheduledController, env: Env, ctx: 
   await withServices(env, { waitUntil: (p) => ctx.waitUntil(p) }, async (s) => {
     const overdue = await overdueSubscriptions(s.db, controller.scheduledTime);
     await Promise.all(overdue.map((id) => env.WEBHOOK_DISPATCHER.getByName(id).kick(id)));
-    if (overdue.length > 0) console.log(JSON.stringify({ level: 'info', msg: 'webhook sweep', kicked: overdue.length }));
+    if (overdue.length > 0)
+      console.log(JSON.stringify({ level: 'info', msg: 'webhook sweep', kicked: overdue.length }));
   });
   await settleDue(env, (p) => ctx.waitUntil(p));
 }

@@ -17,7 +17,9 @@ export interface BaselineOptions {
 
 /** Why the baseline cannot run in this environment, or undefined when it can. */
 export function baselineUnavailable(): string | undefined {
-  return process.env.DATABASE_URL ? undefined : 'baseline needs DATABASE_URL (a Postgres server; PGlite serves one connection at a time)';
+  return process.env.DATABASE_URL
+    ? undefined
+    : 'baseline needs DATABASE_URL (a Postgres server; PGlite serves one connection at a time)';
 }
 
 export function startBaseline(opts: BaselineOptions): Promise<Baseline> {

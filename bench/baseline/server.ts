@@ -18,12 +18,13 @@
 // Env: DATABASE_URL (required), REDIS_URL (optional: no caching and no counter without it), DID_WEB_DOMAIN,
 // BASELINE_KEY_PREFIX (prefix of its Redis keys, so that it never reads or overwrites the Worker's entries),
 // BASELINE_LIMITER (default true), PORT (default 0). Prints `listening <port>` on stdout when ready.
+
+import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { createClient } from 'redis';
-import jwt from 'jsonwebtoken';
 
 const DID_TTL_SECONDS = 300;
 const JWKS_TTL_SECONDS = 3600;
@@ -75,7 +76,8 @@ async function tenant(req: http.IncomingMessage): Promise<string> {
   const row = rows[0];
   const presented = Buffer.from(createHash('sha256').update(key).digest('hex'));
   const stored = Buffer.from(row?.key_hash ?? '');
-  if (!row || stored.length !== presented.length || !timingSafeEqual(stored, presented)) throw new HttpError(401, 'Invalid API key');
+  if (!row || stored.length !== presented.length || !timingSafeEqual(stored, presented))
+    throw new HttpError(401, 'Invalid API key');
   if (limiter && redis) {
     const day = new Date().toISOString().slice(0, 10);
     const counter = `${prefix}rate:tier:calls:${row.organization_id}:${day}`;
@@ -125,7 +127,13 @@ async function didDocument(agentId: string): Promise<unknown> {
     verificationMethod: methods,
     authentication: ids,
     assertionMethod: [...ids],
-    service: [{ id: `${did}#agent-card`, type: 'AgentCard', serviceEndpoint: `https://${domain.replace(/%3A/i, ':')}/agents/${agentId}/card.json` }],
+    service: [
+      {
+        id: `${did}#agent-card`,
+        type: 'AgentCard',
+        serviceEndpoint: `https://${domain.replace(/%3A/i, ':')}/agents/${agentId}/card.json`,
+      },
+    ],
   };
   await redis?.set(cacheKey, JSON.stringify(doc), { EX: DID_TTL_SECONDS });
   return doc;
@@ -175,7 +183,10 @@ async function verifyFederated(token: string, organizationId: string) {
     throw new HttpError(401, (err as Error).message);
   }
   const org = String(claims[partner.organization_claim] ?? '').toLowerCase();
-  if (org !== organizationId || (partner.allowed_organizations.length > 0 && !partner.allowed_organizations.includes(org))) {
+  if (
+    org !== organizationId ||
+    (partner.allowed_organizations.length > 0 && !partner.allowed_organizations.includes(org))
+  ) {
     throw new HttpError(401, 'Organization not allowed');
   }
   return { valid: true, issuer: partner.issuer, subject: claims.sub ?? null, organization_id: org, claims };

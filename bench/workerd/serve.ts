@@ -1,11 +1,11 @@
 // Runs `workerd serve` (the binary of the `workerd` npm package, the runtime wrangler and Miniflare embed)
 // as a child process with a generated config (config.ts), and reports the port it listens on.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { workerdConfig, type WorkerdWorkerSpec } from './config.ts';
+import { type WorkerdWorkerSpec, workerdConfig } from './config.ts';
 
 const BINARY = join(dirname(createRequire(import.meta.url).resolve('workerd/package.json')), 'bin', 'workerd');
 

@@ -3,8 +3,8 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { clearApiKey, readApiKey } from './lib/session.ts';
+import { ROUTES, renderShell, routeOf } from './views/shell.ts';
 import { renderSignIn } from './views/sign-in.ts';
-import { renderShell, routeOf, ROUTES } from './views/shell.ts';
 
 const root = document.getElementById('app');
 if (!root) throw new Error('#app missing from console.html');
@@ -20,7 +20,10 @@ function signOut(message = 'You are signed out. The API key was removed from thi
 
 function signedIn(): void {
   const key = readApiKey();
-  if (!key) return signOut('Sign in to continue.');
+  if (!key) {
+    signOut('Sign in to continue.');
+    return;
+  }
   shell = renderShell(root!, key, signOut);
   const path = routeOf(location.hash);
   if (path) shell.show(path, false);

@@ -1,9 +1,10 @@
 // oidc-provider's storage in Postgres (table oidc_payloads, migrations/0008_oidc.sql). There is no official
 // Postgres adapter; this implements the adapter contract (upsert/find/findByUid/findByUserCode/consume/
 // destroy/revokeByGrantId) for every model except Client, whose instances are the agents (agent-clients.ts).
-import type pg from 'pg';
+
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { AgentClients } from './agent-clients.ts';
+import type pg from 'pg';
+import type { AgentClients } from './agent-clients.ts';
 
 /** Stores one oidc-provider model (`name`) in oidc_payloads. Expired rows are never returned. */
 export class PostgresAdapter implements Adapter {
@@ -21,7 +22,15 @@ export class PostgresAdapter implements Adapter {
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(secs => $7::int) END)
        ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
          user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`,
-      [this.#model, id, JSON.stringify(payload), payload.grantId ?? null, payload.userCode ?? null, payload.uid ?? null, expiresIn ?? null],
+      [
+        this.#model,
+        id,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresIn ?? null,
+      ],
     );
   }
 
@@ -38,7 +47,10 @@ export class PostgresAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    await this.#pool.query('UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2', [this.#model, id]);
+    await this.#pool.query('UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2', [
+      this.#model,
+      id,
+    ]);
   }
 
   async destroy(id: string): Promise<void> {

@@ -22,9 +22,10 @@
 //    never compared. It would be the HMAC key of HS* algorithms, so those are disabled in configuration.ts
 //    (enabledJWA, clientAuthMethods) and clients sign nothing with it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type pg from 'pg';
 import type { Adapter, AdapterPayload, Provider } from 'oidc-provider';
+import type pg from 'pg';
 import { isAgentId } from '../../shared/agent-id.ts';
+
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;

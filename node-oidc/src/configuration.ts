@@ -2,7 +2,7 @@
 // ES256 JWT access tokens (at+jwt) with sub = agent id, organization_id, scope, aud, jti and a short
 // lifetime. Browser flows are not offered through the Worker (it forwards only discovery, JWKS and token).
 import { createHmac } from 'node:crypto';
-import { errors, type Configuration, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { type Configuration, errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { CLIENT_EXTRA_PROPERTIES } from './agent-clients.ts';
 import type { NodeOidcConfig } from './config.ts';
 import type { PrivateJwks } from './keys.ts';

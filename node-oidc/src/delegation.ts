@@ -10,20 +10,30 @@
 // one with its audit event and webhook outbox row in one transaction (for an exchange, from the record this
 // grant hands it in DELEGATION_RECORD_HEADER), so a token whose row was never written is worth nothing.
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
-import { SignJWT, createLocalJWKSet, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { createLocalJWKSet, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { NodeOidcConfig } from './config.ts';
-import type { PrivateJwks } from './keys.ts';
+import type pg from 'pg';
 import { isAgentId } from '../../shared/agent-id.ts';
 import { DELEGATION_RECORD_HEADER, type DelegationRecord } from '../../shared/oidc-link.ts';
+import type { NodeOidcConfig } from './config.ts';
+import type { PrivateJwks } from './keys.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 export const CHAIN_CLAIM = 'delegation_chain_id';
 /** Parameters of the exchange grant (RFC 8693 §2.1, plus `actor` and `expires_in`). */
-export const EXCHANGE_PARAMS = ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'actor', 'actor_token', 'actor_token_type', 'scope', 'expires_in'];
+export const EXCHANGE_PARAMS = [
+  'subject_token',
+  'subject_token_type',
+  'requested_token_type',
+  'audience',
+  'actor',
+  'actor_token',
+  'actor_token_type',
+  'scope',
+  'expires_in',
+];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_TOKEN_CHARS = 8192;
@@ -98,7 +108,8 @@ export class DelegationIssuer {
     const { defaultTtlSeconds, maxTtlSeconds } = this.#config.delegation;
     if (requested === undefined || requested === null || requested === '') return defaultTtlSeconds;
     const n = Number(requested);
-    if (!Number.isInteger(n) || n < 1) throw oauthError('invalid_request', 'expires_in must be a whole number of seconds ≥ 1');
+    if (!Number.isInteger(n) || n < 1)
+      throw oauthError('invalid_request', 'expires_in must be a whole number of seconds ≥ 1');
     return Math.min(n, maxTtlSeconds);
   }
 
@@ -188,10 +199,15 @@ export function tokenExchangeGrant(issuer: DelegationIssuer) {
     if (params.subject_token_type !== TOKEN_TYPE_ACCESS && params.subject_token_type !== TOKEN_TYPE_JWT) {
       throw oauthError('invalid_request', `subject_token_type must be ${TOKEN_TYPE_ACCESS} or ${TOKEN_TYPE_JWT}`);
     }
-    if (params.requested_token_type && params.requested_token_type !== TOKEN_TYPE_JWT && params.requested_token_type !== TOKEN_TYPE_ACCESS) {
+    if (
+      params.requested_token_type &&
+      params.requested_token_type !== TOKEN_TYPE_JWT &&
+      params.requested_token_type !== TOKEN_TYPE_ACCESS
+    ) {
       throw oauthError('invalid_request', 'requested_token_type is not supported');
     }
-    if (params.actor_token) throw oauthError('invalid_request', 'actor_token is not supported: name the delegatee with audience or actor');
+    if (params.actor_token)
+      throw oauthError('invalid_request', 'actor_token is not supported: name the delegatee with audience or actor');
     if (params.audience && params.actor && params.audience !== params.actor) {
       throw oauthError('invalid_request', 'audience and actor name different delegatees');
     }
@@ -220,7 +236,8 @@ export function tokenExchangeGrant(issuer: DelegationIssuer) {
         throw oauthError('invalid_grant', 'subject_token was not delegated to this client');
       }
       const chain = await issuer.activeChain(chainId);
-      if (!chain || chain[0]!.token_jti !== payload.jti) throw oauthError('invalid_grant', 'the subject delegation is revoked or expired');
+      if (!chain || chain[0]!.token_jti !== payload.jti)
+        throw oauthError('invalid_grant', 'the subject delegation is revoked or expired');
       if (chain[0]!.depth + 1 > issuer.settings.maxDepth) {
         throw oauthError('invalid_grant', `delegation chains are limited to ${issuer.settings.maxDepth} hops`);
       }
@@ -235,7 +252,8 @@ export function tokenExchangeGrant(issuer: DelegationIssuer) {
     if (requested.length === 0) throw oauthError('invalid_scope', 'the delegation needs at least one scope');
 
     if (delegateeId === client.clientId) throw oauthError('invalid_target', 'an agent cannot delegate to itself');
-    if (!(await issuer.activeAgentOrg(delegateeId))) throw oauthError('invalid_target', 'the delegatee is not an active agent');
+    if (!(await issuer.activeAgentOrg(delegateeId)))
+      throw oauthError('invalid_target', 'the delegatee is not an active agent');
 
     // A nested delegation never outlives the one it derives from.
     const parentLeft = parent ? Math.floor((parent.expiresAt.getTime() - Date.now()) / 1000) : Infinity;

@@ -17,13 +17,12 @@
 // 401 `unauthorized` on a missing or wrong token; 404 `key_not_found` / `secret_not_found`; 503
 // `vault_not_configured` without VAULT_ADDR, `vault_unavailable` when Vault fails; delegations/sign is 404
 // when A2A is disabled.
-import { createHash, createPrivateKey, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, sign, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
-import { VaultError, type VaultClient } from './vault.ts';
-import type { DelegationIssuer } from './delegation.ts';
 import { PUBLIC_PROXY_HEADER } from '../../shared/oidc-link.ts';
-
+import type { DelegationIssuer } from './delegation.ts';
+import { type VaultClient, VaultError } from './vault.ts';
 
 const MAX_BODY = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -107,7 +106,8 @@ function needVault(deps: InternalDeps): VaultClient {
 function keyPath(owner: string, kid: string): string {
   if (owner === 'instance:did') return `agentidp/instance/did-key/${kid}`;
   const agentId = /^agent:(.+)$/.exec(owner)?.[1];
-  if (!agentId || !UUID.test(agentId)) throw new HttpError(400, 'validation_failed', 'owner must be agent:<uuid> or instance:did');
+  if (!agentId || !UUID.test(agentId))
+    throw new HttpError(400, 'validation_failed', 'owner must be agent:<uuid> or instance:did');
   return `agentidp/agents/${agentId}/did-key/${kid}`;
 }
 
@@ -174,7 +174,8 @@ const routes: Record<string, Handler> = {
       throw new HttpError(400, 'validation_failed', 'version must be an integer ≥ 1');
     }
     const found = await vault.read<{ secret?: unknown }>(path, version);
-    if (typeof found?.data.secret !== 'string') throw new HttpError(404, 'secret_not_found', 'no secret at this path and version');
+    if (typeof found?.data.secret !== 'string')
+      throw new HttpError(404, 'secret_not_found', 'no secret at this path and version');
     return { status: 200, body: { secret: found.data.secret, version: found.version } };
   },
 
@@ -207,7 +208,12 @@ const routes: Record<string, Handler> = {
     });
     return {
       status: 200,
-      body: { token: issued.token, jti: issued.jti, expires_at: issued.expiresAt.toISOString(), expires_in: issued.expiresIn },
+      body: {
+        token: issued.token,
+        jti: issued.jti,
+        expires_at: issued.expiresAt.toISOString(),
+        expires_in: issued.expiresIn,
+      },
     };
   },
 };

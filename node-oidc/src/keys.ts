@@ -29,7 +29,8 @@ export async function normalizeJwks(jwks: unknown): Promise<PrivateJwks> {
   for (const key of keys) {
     if (!key || typeof key !== 'object' || !key.d) throw new Error('OIDC_JWKS must hold private keys (with "d")');
     const alg = algOf(key);
-    if (key.alg !== undefined && key.alg !== alg) throw new Error(`signing key ${key.kid ?? ''}: alg ${key.alg} does not match its type (${alg})`);
+    if (key.alg !== undefined && key.alg !== alg)
+      throw new Error(`signing key ${key.kid ?? ''}: alg ${key.alg} does not match its type (${alg})`);
     const kid = key.kid ?? (await calculateJwkThumbprint(key, 'sha256'));
     if (kids.has(kid)) throw new Error(`OIDC_JWKS: duplicate kid ${kid}`);
     kids.add(kid);

@@ -3,17 +3,17 @@
 // The Worker is its only client: locally through OIDC_ORIGIN, in production through a Container binding.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import pg from 'pg';
 import Provider from 'oidc-provider';
-import { ConfigError, loadConfig } from './config.ts';
-import { loadSigningKeys } from './keys.ts';
+import pg from 'pg';
+import { COUNTED_CLIENT_HEADER } from '../../shared/oidc-link.ts';
 import { adapterFactory, sweepExpired } from './adapter.ts';
 import { AgentClients, installHashedSecretCheck } from './agent-clients.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { providerConfiguration } from './configuration.ts';
-import { handleInternal } from './internal-routes.ts';
-import { VaultClient } from './vault.ts';
 import { DelegationIssuer, EXCHANGE_PARAMS, TOKEN_EXCHANGE, tokenExchangeGrant } from './delegation.ts';
-import { COUNTED_CLIENT_HEADER } from '../../shared/oidc-link.ts';
+import { handleInternal } from './internal-routes.ts';
+import { loadSigningKeys } from './keys.ts';
+import { VaultClient } from './vault.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
 
@@ -30,7 +30,11 @@ function notFound(res: ServerResponse): void {
 async function main(): Promise<void> {
   const config = loadConfig();
 
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: config.databasePoolMax, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: config.databasePoolMax,
+    idleTimeoutMillis: 30_000,
+  });
   // An idle client's error (the server restarted, the network blinked) must not kill the process.
   pool.on('error', (err) => log({ level: 'warn', msg: 'postgres idle client error', error: err.message }));
 
@@ -44,8 +48,15 @@ async function main(): Promise<void> {
   const a2a = config.delegation.enabled;
   // The agent id the Worker counted for the request being served (agent-clients.ts), per request.
   const counted = new AsyncLocalStorage<string | undefined>();
-  const clients = new AgentClients(pool, () => counted.getStore(), a2a ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials']);
-  const provider = new Provider(config.issuer, providerConfiguration({ config, jwks, adapter: adapterFactory(pool, clients) }));
+  const clients = new AgentClients(
+    pool,
+    () => counted.getStore(),
+    a2a ? ['client_credentials', TOKEN_EXCHANGE] : ['client_credentials'],
+  );
+  const provider = new Provider(
+    config.issuer,
+    providerConfiguration({ config, jwks, adapter: adapterFactory(pool, clients) }),
+  );
   // Behind the Worker: protocol and host come from X-Forwarded-Proto/-Host, which the Worker sets.
   provider.proxy = true;
   installHashedSecretCheck(provider);
@@ -62,7 +73,13 @@ async function main(): Promise<void> {
     const raw = req.url ?? '/';
     const path = raw.split('?')[0]!;
     res.on('finish', () => {
-      log({ level: 'info', method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) });
+      log({
+        level: 'info',
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Math.round(performance.now() - started),
+      });
     });
     // Routed on the raw, undecoded path: /oidc/* and /internal/* never overlap, whatever the encoding.
     if (mountPath && (path === mountPath || path.startsWith(`${mountPath}/`))) {

@@ -52,7 +52,13 @@ export class VaultClient {
    */
   async read<T = Record<string, unknown>>(path: string, version?: number): Promise<VaultSecret<T> | undefined> {
     const query = version === undefined ? '' : `?version=${encodeURIComponent(String(version))}`;
-    const body = await this.#call<{ data?: { data?: T | null; metadata?: { version?: number } } }>('GET', 'data', path, undefined, query);
+    const body = await this.#call<{ data?: { data?: T | null; metadata?: { version?: number } } }>(
+      'GET',
+      'data',
+      path,
+      undefined,
+      query,
+    );
     if (body === undefined || body.data?.data == null) return undefined;
     return { data: body.data.data, version: body.data.metadata?.version ?? version ?? 0 };
   }
@@ -74,7 +80,13 @@ export class VaultClient {
   }
 
   /** One KV v2 call. 404 → undefined; other non-2xx → VaultError (with Vault's status, no body echoed). */
-  async #call<T>(method: string, kind: 'data' | 'metadata', path: string, body?: unknown, query = ''): Promise<T | undefined> {
+  async #call<T>(
+    method: string,
+    kind: 'data' | 'metadata',
+    path: string,
+    body?: unknown,
+    query = '',
+  ): Promise<T | undefined> {
     assertSafePath(path);
     const url = `${this.#cfg.addr}/v1/${this.#cfg.mount}/${kind}/${path}${query}`;
     const headers: Record<string, string> = { 'x-vault-token': this.#cfg.token };

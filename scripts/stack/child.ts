@@ -5,7 +5,7 @@
 // and stops it on SIGTERM or when its stdin closes (the parent ended, however abruptly).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { startStack, type Stack, type StackOptions } from './index.ts';
+import { type Stack, type StackOptions, startStack } from './index.ts';
 
 type Described = Omit<Stack, 'stop'>;
 

@@ -1,9 +1,9 @@
-import { startPostgres } from './postgres.ts';
-import { startWsProxy } from './ws-proxy.ts';
-import { startRedisBridge } from './redis-bridge.ts';
+import { freePort } from './free-port.ts';
 import { migrate } from './migrate.ts';
 import { findPgbouncer, startPgbouncer } from './pgbouncer.ts';
-import { freePort } from './free-port.ts';
+import { startPostgres } from './postgres.ts';
+import { startRedisBridge } from './redis-bridge.ts';
+import { startWsProxy } from './ws-proxy.ts';
 
 export interface StackOptions {
   /** A Postgres server; embedded PGlite when absent. */
@@ -49,7 +49,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const pgHandle = await startPostgres({ databaseUrl: opts.databaseUrl, dataDir: opts.pgliteDir, port: opts.ports?.pglite });
+    const pgHandle = await startPostgres({
+      databaseUrl: opts.databaseUrl,
+      dataDir: opts.pgliteDir,
+      port: opts.ports?.pglite,
+    });
     stops.push(pgHandle.stop);
     log(`postgres: ${pgHandle.kind}`);
     await migrate(pgHandle.url, log);
@@ -73,7 +77,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const proxy = await startWsProxy([`${target.hostname}:${target.port || 5432}`], opts.ports?.wsProxy);
     stops.push(proxy.stop);
     // A local stack is development (wrangler.toml says production): development-only switches are allowed.
-    const bindings: Record<string, string> = { ENVIRONMENT: 'development', DATABASE_URL: workerUrl, NEON_WS_PROXY: proxy.neonWsProxy };
+    const bindings: Record<string, string> = {
+      ENVIRONMENT: 'development',
+      DATABASE_URL: workerUrl,
+      NEON_WS_PROXY: proxy.neonWsProxy,
+    };
     if (opts.redisUrl) {
       const bridge = await startRedisBridge(opts.redisUrl, { port: opts.ports?.redisBridge, token: opts.redisToken });
       stops.push(bridge.stop);

@@ -1,5 +1,5 @@
 // Starts node-oidc (node-oidc/src/server.ts) as a child Node process, for `npm start` and the tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -48,7 +48,13 @@ export async function startNodeOidc(opts: NodeOidcOptions): Promise<NodeOidcHand
     // node-oidc (EXIT_WITH_STDIN) exits too, so a killed test run or dev stack leaves no orphan behind.
     stdio: sink ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'inherit', 'inherit'],
     // Only what node-oidc needs: none of this process's other variables (secrets of other services).
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env, PORT: String(opts.port), EXIT_WITH_STDIN: '1' } as unknown as NodeJS.ProcessEnv,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...opts.env,
+      PORT: String(opts.port),
+      EXIT_WITH_STDIN: '1',
+    } as unknown as NodeJS.ProcessEnv,
   });
   if (sink) {
     child.stdout?.pipe(sink, { end: false });

@@ -3,7 +3,7 @@
 // Worker opens a connection per request: without a pooler one query per request tops out at a few hundred
 // requests a second and past max_connections Postgres refuses clients. In production Neon's pooled endpoint
 // or Hyperdrive plays this role.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, chownSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';

@@ -53,7 +53,11 @@ function keepExtendedQueriesTogether(db: PGlite): void {
  * Postgres for the stack: the server at `databaseUrl` when given, otherwise embedded PGlite (real
  * Postgres in WASM) behind a TCP socket, with data in `dataDir` (memory when omitted).
  */
-export async function startPostgres(opts: { databaseUrl?: string; dataDir?: string; port?: number }): Promise<PostgresHandle> {
+export async function startPostgres(opts: {
+  databaseUrl?: string;
+  dataDir?: string;
+  port?: number;
+}): Promise<PostgresHandle> {
   if (opts.databaseUrl) {
     await pingPostgres(opts.databaseUrl);
     return { url: opts.databaseUrl, kind: 'server', stop: async () => undefined };

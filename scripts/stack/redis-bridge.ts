@@ -1,6 +1,6 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createClient } from 'redis';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface RedisBridgeHandle {
   /** Value for UPSTASH_REDIS_REST_URL. */
@@ -55,7 +55,8 @@ export async function startRedisBridge(
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     const auth = Buffer.from(req.headers.authorization ?? '');
-    if (auth.length !== expected.length || !timingSafeEqual(auth, expected)) return send(401, { error: 'Unauthorized' });
+    if (auth.length !== expected.length || !timingSafeEqual(auth, expected))
+      return send(401, { error: 'Unauthorized' });
     const base64 = req.headers['upstash-encoding'] === 'base64';
     const out = (r: { result?: unknown; error?: string }) =>
       r.error !== undefined ? { error: r.error } : { result: encode(r.result as Reply, base64) };
@@ -68,7 +69,10 @@ export async function startRedisBridge(
           const multi = redis.multi();
           for (const cmd of body as unknown[][]) multi.addCommand(cmd.map(String));
           const results = (await multi.exec()) as unknown as Reply[];
-          return send(200, results.map((r) => out({ result: r })));
+          return send(
+            200,
+            results.map((r) => out({ result: r })),
+          );
         }
         const results = [];
         for (const cmd of body) results.push(out(await run(cmd)));

@@ -1,8 +1,8 @@
 // How the console is served: Workers static assets with its _headers (CSP without 'unsafe-inline',
 // X-Frame-Options DENY), next to the Worker, whose paths (and problem+json 404s) are untouched.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, launchBrowser, type Browser } from './support/browser.ts';
 import { apiCall, createTenant, origin } from './support/api.ts';
+import { type Browser, describeInBrowser, launchBrowser } from './support/browser.ts';
 
 const get = (path: string, init?: RequestInit) => fetch(`${origin()}${path}`, { redirect: 'manual', ...init });
 

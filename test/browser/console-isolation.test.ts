@@ -1,8 +1,8 @@
 // Tenant isolation through the console: with tenant B's key, nothing of tenant A shows up in any view or
 // in any API response the console receives, and each tab keeps only its own key.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
-import { apiCall, createAgent, createTenant, seedAnalytics, type CreatedAgent, type Tenant } from './support/api.ts';
+import { apiCall, type CreatedAgent, createAgent, createTenant, seedAnalytics, type Tenant } from './support/api.ts';
+import { type Browser, describeInBrowser, launchBrowser, screenshot } from './support/browser.ts';
 import { goTo, openConsole, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
@@ -16,7 +16,10 @@ describeInBrowser('console tenant isolation', () => {
     browser = await launchBrowser();
     [a, b] = [await createTenant('iso-a'), await createTenant('iso-b')];
     aAgents = [await createAgent(a, 'Tenant A payroll bot'), await createAgent(a, 'Tenant A support bot')];
-    await seedAnalytics(a, aAgents.map((x) => x.agent_id));
+    await seedAnalytics(
+      a,
+      aAgents.map((x) => x.agent_id),
+    );
     const hook = await apiCall<{ id: string }>('POST', '/v1/webhooks', a.api_key, {
       name: 'Tenant A hook',
       url: `${inject('webhookReceiverUrl')}/hooks/console-iso-a`,
@@ -31,7 +34,14 @@ describeInBrowser('console tenant isolation', () => {
   });
 
   it("shows tenant B only its own (empty) data, and nothing of tenant A's", async () => {
-    const secrets = [a.organization_id, a.api_key, a.name, aWebhookId, 'Tenant A', ...aAgents.flatMap((x) => [x.agent_id, x.did])];
+    const secrets = [
+      a.organization_id,
+      a.api_key,
+      a.name,
+      aWebhookId,
+      'Tenant A',
+      ...aAgents.flatMap((x) => [x.agent_id, x.did]),
+    ];
     const pageA = await browser.newPage(1280);
     await signIn(pageA, a.api_key);
     await pageA.locator('li.agent').first().waitFor();

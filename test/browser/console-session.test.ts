@@ -1,8 +1,8 @@
 // Signing in and out, and API failures shown as words: a refused key (401), the daily call limit (429 with
 // Retry-After), server errors (5xx), and keyboard-only use.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
 import { apiCall, createAgent, createTenant, exhaustDailyCalls, revokeApiKeys, waitUntil } from './support/api.ts';
+import { type Browser, describeInBrowser, launchBrowser, screenshot } from './support/browser.ts';
 import { alerts, goTo, openConsole, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
@@ -60,7 +60,10 @@ describeInBrowser('console sessions and errors', () => {
     await revokeApiKeys(t);
     // The Worker may trust a key row for a few seconds (API_KEY_CACHE_SECONDS; the setup sets 0): wait until
     // the API itself refuses the key, then look at the console.
-    await waitUntil('the revoked key to be refused', async () => (await apiCall('GET', '/v1/tier', t.api_key)).status === 401);
+    await waitUntil(
+      'the revoked key to be refused',
+      async () => (await apiCall('GET', '/v1/tier', t.api_key)).status === 401,
+    );
     await goTo(page, 'Compliance');
     const alert = page.getByRole('alert').filter({ hasText: 'Your API key was not accepted' }).first();
     await alert.waitFor();
@@ -109,14 +112,24 @@ describeInBrowser('console sessions and errors', () => {
     await signIn(page, t.api_key);
     // A gateway in front of the Worker answering HTML, and the Worker answering problem+json with Retry-After.
     await page.route('**/v1/compliance/report', (route) =>
-      route.fulfill({ status: 502, contentType: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }),
+      route.fulfill({
+        status: 502,
+        contentType: 'text/html',
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      }),
     );
     await page.route('**/v1/audit/verify', (route) =>
       route.fulfill({
         status: 503,
         contentType: 'application/problem+json',
         headers: { 'retry-after': '120' },
-        body: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'unavailable', detail: 'The database is not reachable' }),
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Service Unavailable',
+          status: 503,
+          code: 'unavailable',
+          detail: 'The database is not reachable',
+        }),
       }),
     );
     await goTo(page, 'Compliance');

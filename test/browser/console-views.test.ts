@@ -1,22 +1,23 @@
 // The console against the real Worker (deploy bundle + assets in workerd) in Chromium: sign in,
 // seeded agents, trend and heatmap, range switch, create and decommission, compliance, webhooks, and a
 // screenshot of every view at 360 px and 1280 px (test/screenshots/, git-ignored).
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+
 import type { Page } from 'playwright-core';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './support/browser.ts';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
-  OFFICE_HOURS,
   apiCall,
+  type CreatedAgent,
   createAgent,
   createTenant,
+  OFFICE_HOURS,
   origin,
   seedAnalytics,
   suiteNow,
+  type Tenant,
   tamperAuditEvent,
   waitUntil,
-  type CreatedAgent,
-  type Tenant,
 } from './support/api.ts';
+import { type Browser, describeInBrowser, launchBrowser, screenshot } from './support/browser.ts';
 import { alerts, goTo, pageOverflows, sessionEntries, signIn } from './support/console-page.ts';
 
 let browser: Browser;
@@ -31,7 +32,11 @@ const logged: string[] = [];
 /** The UTC hours from `from` to `to`, both included. */
 function utcHoursBetween(from: Date, to: Date): Set<number> {
   const hours = new Set<number>();
-  for (let t = Math.floor(from.getTime() / 3_600_000); t <= Math.floor(to.getTime() / 3_600_000) && hours.size < 24; t++) {
+  for (
+    let t = Math.floor(from.getTime() / 3_600_000);
+    t <= Math.floor(to.getTime() / 3_600_000) && hours.size < 24;
+    t++
+  ) {
     hours.add(t % 24);
   }
   return hours;
@@ -68,10 +73,17 @@ describeInBrowser('tenant console', () => {
     });
     expect(hook.status).toBe(201);
     seeded = [await createAgent(tenant, 'Calendar helper'), await createAgent(tenant, 'Inbox triage')];
-    await seedAnalytics(tenant, seeded.map((a) => a.agent_id));
+    await seedAnalytics(
+      tenant,
+      seeded.map((a) => a.agent_id),
+    );
     // Wait (bounded) until both deliveries reached the receiver, so the view shows settled rows.
     await waitUntil('two delivered webhooks', async () => {
-      const d = await apiCall<{ data: Array<{ status: string }> }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, tenant.api_key);
+      const d = await apiCall<{ data: Array<{ status: string }> }>(
+        'GET',
+        `/v1/webhooks/${hook.body.id}/deliveries`,
+        tenant.api_key,
+      );
       return d.body.data.filter((x) => x.status === 'delivered').length === 2;
     });
     page = await browser.newPage(1280);
@@ -127,7 +139,9 @@ describeInBrowser('tenant console', () => {
     const heat = page.getByRole('table', { name: /Agent activity by day of week and hour/ });
     const cells = await heat
       .locator('td[data-count]')
-      .evaluateAll((tds) => tds.map((td) => ({ hour: Number(td.getAttribute('data-hour')), count: Number(td.textContent) })));
+      .evaluateAll((tds) =>
+        tds.map((td) => ({ hour: Number(td.getAttribute('data-hour')), count: Number(td.textContent) })),
+      );
     expect(cells).toHaveLength(168);
     expect(cells.some((c) => c.hour === 9 && c.count > 0)).toBe(true);
     const busy = new Set([...OFFICE_HOURS, ...utcHoursBetween(startedAt, suiteNow())]);
@@ -196,8 +210,12 @@ describeInBrowser('tenant console', () => {
     await screenshot(page, 'console-decommission-1280');
     await confirm.getByRole('button', { name: 'Decommission' }).click();
     await expect.poll(() => page.locator(`li.agent[data-agent-id="${id}"] .badge`).innerText()).toBe('decommissioned');
-    expect(await page.locator(`li.agent[data-agent-id="${id}"]`).getByRole('button', { name: 'Decommission' }).count()).toBe(0);
-    const doc = (await (await fetch(`${origin()}/agents/${id}/did.json`)).json()) as { service?: Array<{ serviceEndpoint: string }> };
+    expect(
+      await page.locator(`li.agent[data-agent-id="${id}"]`).getByRole('button', { name: 'Decommission' }).count(),
+    ).toBe(0);
+    const doc = (await (await fetch(`${origin()}/agents/${id}/did.json`)).json()) as {
+      service?: Array<{ serviceEndpoint: string }>;
+    };
     expect(doc.service?.some((s) => s.serviceEndpoint === 'decommissioned')).toBe(true);
   });
 
@@ -237,7 +255,9 @@ describeInBrowser('tenant console', () => {
     await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(2);
     // Event, status in words, HTTP status, attempts. The two seeded agents' deliveries are settled; the
     // agent created and decommissioned above may still be on their way.
-    const cells = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent)));
+    const cells = await rows.evaluateAll((trs) =>
+      trs.map((tr) => [...tr.children].slice(0, 4).map((td) => td.textContent)),
+    );
     expect(cells.filter((c) => c.join('|') === 'agent.created|Delivered|200|1').length).toBeGreaterThanOrEqual(2);
     for (const [event, status, http, attempts] of cells) {
       expect(['agent.created', 'agent.decommissioned']).toContain(event);

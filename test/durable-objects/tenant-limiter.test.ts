@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers';
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { ALARM_DELAY_MS, type TenantLimiter } from '../../durable-objects/tenant-limiter.do.ts';
 
@@ -18,9 +18,12 @@ describe('TenantLimiter', () => {
     expect(results.filter((r) => r.allowed)).toHaveLength(20);
     expect(results.filter((r) => !r.allowed)).toHaveLength(30);
     // Every admitted increment saw a distinct count 1..20.
-    expect(results.filter((r) => r.allowed).map((r) => r.count).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 20 }, (_, i) => i + 1),
-    );
+    expect(
+      results
+        .filter((r) => r.allowed)
+        .map((r) => r.count)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     for (const r of results.filter((x) => !x.allowed)) expect(r).toMatchObject({ count: 20, remaining: 0, limit: 20 });
     expect((await stub.usage(now)).calls).toBe(20);
   });
@@ -42,7 +45,12 @@ describe('TenantLimiter', () => {
     const refused = await stub.increment('calls', 3, before, 1);
     expect(refused).toMatchObject({ allowed: false, reset_at: new Date(midnight).toISOString() });
     const next = await stub.increment('calls', 3, midnight, 1);
-    expect(next).toMatchObject({ allowed: true, count: 1, remaining: 2, reset_at: new Date(midnight + DAY).toISOString() });
+    expect(next).toMatchObject({
+      allowed: true,
+      count: 1,
+      remaining: 2,
+      reset_at: new Date(midnight + DAY).toISOString(),
+    });
     expect((await stub.usage(before)).calls).toBe(3);
     expect((await stub.usage(midnight)).calls).toBe(1);
   });
@@ -107,13 +115,27 @@ describe('TenantLimiter', () => {
         [2, 22],
         [9, 99],
       ] as const) {
-        state.storage.sql.exec('INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)', dayOf(now - daysAgo * DAY), 'calls', n);
-        state.storage.sql.exec('INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)', dayOf(now - daysAgo * DAY), 'tokens', n);
+        state.storage.sql.exec(
+          'INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)',
+          dayOf(now - daysAgo * DAY),
+          'calls',
+          n,
+        );
+        state.storage.sql.exec(
+          'INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)',
+          dayOf(now - daysAgo * DAY),
+          'tokens',
+          n,
+        );
       }
     });
     const rows = () =>
       runInDurableObject(stub, (_i, state) =>
-        state.storage.sql.exec<{ day: string; kind: string; count: number }>('SELECT day, kind, count FROM counters ORDER BY day, kind').toArray(),
+        state.storage.sql
+          .exec<{ day: string; kind: string; count: number }>(
+            'SELECT day, kind, count FROM counters ORDER BY day, kind',
+          )
+          .toArray(),
       );
     const expected = [
       { day: dayOf(now - DAY), kind: 'calls', count: 11 },
@@ -136,7 +158,12 @@ describe('TenantLimiter', () => {
   it('does not re-arm once every row is gone', async () => {
     const stub = stubFor();
     await runInDurableObject(stub, async (_i, state) => {
-      state.storage.sql.exec('INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)', dayOf(Date.now() - 5 * DAY), 'calls', 3);
+      state.storage.sql.exec(
+        'INSERT INTO counters (day, kind, count) VALUES (?, ?, ?)',
+        dayOf(Date.now() - 5 * DAY),
+        'calls',
+        3,
+      );
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);

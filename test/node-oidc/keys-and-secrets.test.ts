@@ -1,8 +1,9 @@
 // Pure parts of node-oidc: signing-key checks and the hashed client-secret comparison.
-import { describe, expect, it } from 'vitest';
+
 import { exportJWK, generateKeyPair } from 'jose';
-import { generateJwks, loadSigningKeys, normalizeJwks } from '../../node-oidc/src/keys.ts';
+import { describe, expect, it } from 'vitest';
 import { allowedScopes, matchesAnyHash } from '../../node-oidc/src/agent-clients.ts';
+import { generateJwks, loadSigningKeys, normalizeJwks } from '../../node-oidc/src/keys.ts';
 import { sha256Hex } from '../../worker/platform/crypto.ts';
 
 const privateJwk = async (alg: 'ES256' | 'RS256' | 'ES384' | 'EdDSA') =>
@@ -23,7 +24,9 @@ describe('signing keys', () => {
 
   it('keeps the configured order (the first key of an algorithm signs; the others stay published)', async () => {
     const [newer, older] = [await privateJwk('ES256'), await privateJwk('ES256')];
-    const { keys } = await normalizeJwks({ keys: [{ ...newer, kid: 'es-2' }, { ...older, kid: 'es-1' }, await privateJwk('RS256')] });
+    const { keys } = await normalizeJwks({
+      keys: [{ ...newer, kid: 'es-2' }, { ...older, kid: 'es-1' }, await privateJwk('RS256')],
+    });
     expect(keys.map((k) => k.kid).slice(0, 2)).toEqual(['es-2', 'es-1']);
     expect(keys.map((k) => k.alg)).toEqual(['ES256', 'ES256', 'RS256']);
   });
@@ -40,7 +43,12 @@ describe('signing keys', () => {
       { keys: [await privateJwk('ES384')] },
       { keys: [await privateJwk('EdDSA')] },
       { keys: [{ ...es, alg: 'RS256' }] },
-      { keys: [{ ...es, kid: 'a' }, { ...(await privateJwk('ES256')), kid: 'a' }] },
+      {
+        keys: [
+          { ...es, kid: 'a' },
+          { ...(await privateJwk('ES256')), kid: 'a' },
+        ],
+      },
     ];
     for (const c of cases) await expect(normalizeJwks(c), JSON.stringify(c)?.slice(0, 40)).rejects.toThrow();
   });
@@ -54,10 +62,12 @@ describe('signing keys', () => {
       log: () => undefined,
     });
     expect(fromEnv.keys.map((k) => k.kid)).toEqual(['configured']);
-    await expect(loadSigningKeys({ jwksJson: '{not json', keysFile: '/x', requireConfigured: false, log: () => undefined })).rejects.toThrow(
-      'OIDC_JWKS is not valid JSON',
+    await expect(
+      loadSigningKeys({ jwksJson: '{not json', keysFile: '/x', requireConfigured: false, log: () => undefined }),
+    ).rejects.toThrow('OIDC_JWKS is not valid JSON');
+    await expect(loadSigningKeys({ keysFile: '/x', requireConfigured: true, log: () => undefined })).rejects.toThrow(
+      /required in production/,
     );
-    await expect(loadSigningKeys({ keysFile: '/x', requireConfigured: true, log: () => undefined })).rejects.toThrow(/required in production/);
   });
 });
 
@@ -75,10 +85,9 @@ describe('client secrets', () => {
   });
 
   it('allows as scopes only the capabilities that are valid scope tokens', () => {
-    expect(allowedScopes(['search', 'read:docs', 'with space', 'quote"', 'back\\slash', '', 'search', 42, 'ünicode'])).toEqual([
-      'search',
-      'read:docs',
-    ]);
+    expect(
+      allowedScopes(['search', 'read:docs', 'with space', 'quote"', 'back\\slash', '', 'search', 42, 'ünicode']),
+    ).toEqual(['search', 'read:docs']);
     expect(allowedScopes(null)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 // node-oidc's Vault KV v2 client against the KV v2 stand-in (same HTTP API). The client is plain fetch, so
 // it runs here in workerd as it does in Node.
 import { describe, expect, inject, it } from 'vitest';
-import { VaultClient, VaultError, assertSafePath } from '../../node-oidc/src/vault.ts';
+import { assertSafePath, VaultClient, VaultError } from '../../node-oidc/src/vault.ts';
 import { vaultLog } from '../support/vault.ts';
 
 const url = () => inject('vaultUrl');
@@ -9,10 +9,25 @@ const token = inject('vaultToken');
 
 describe('VaultClient (KV v2)', () => {
   it('refuses paths outside agentidp/ and dot segments before any request', () => {
-    for (const bad of ['', 'secret/x', 'agentidp', 'agentidp/', 'agentidp//x', 'agentidp/../x', 'agentidp/./x', 'agentidp/a b', 'agentidp/x?y', 'agentidp/x#y', 'agentidp/%2e%2e']) {
+    for (const bad of [
+      '',
+      'secret/x',
+      'agentidp',
+      'agentidp/',
+      'agentidp//x',
+      'agentidp/../x',
+      'agentidp/./x',
+      'agentidp/a b',
+      'agentidp/x?y',
+      'agentidp/x#y',
+      'agentidp/%2e%2e',
+    ]) {
       expect(() => assertSafePath(bad), bad).toThrow(TypeError);
     }
-    for (const good of ['agentidp/agents/0b6f2c1e-0000-4000-8000-000000000000/did-key/abc_DEF-123', 'agentidp/webhooks/a/b/secret']) {
+    for (const good of [
+      'agentidp/agents/0b6f2c1e-0000-4000-8000-000000000000/did-key/abc_DEF-123',
+      'agentidp/webhooks/a/b/secret',
+    ]) {
       expect(() => assertSafePath(good)).not.toThrow();
     }
   });

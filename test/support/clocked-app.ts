@@ -1,12 +1,13 @@
 // A Worker app with a clock the test moves, called in-process with the real bindings. Every call gets its
 // own ExecutionContext and waits for the work it handed to waitUntil (analytics writes) to settle.
-import { env } from 'cloudflare:workers';
+
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
 import { createApp } from '../../worker/app.ts';
 import type { Clock } from '../../worker/platform/clock.ts';
 import { Db } from '../../worker/platform/db.ts';
-import { BASE, type CallOptions } from './worker.ts';
 import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from './test-clock.ts';
+import { BASE, type CallOptions } from './worker.ts';
 
 export class MovableClock implements Clock {
   #ms: number;

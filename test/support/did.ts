@@ -1,15 +1,15 @@
 // Helpers for the DID tests: a document validator, the request log line of a response, and the Worker's
 // services built outside a request (to sign with an agent's custody-held key as the Worker would).
 import { env } from 'cloudflare:workers';
-import { expect, vi } from 'vitest';
 import { calculateJwkThumbprint, importJWK } from 'jose';
-import { loadConfig } from '../../worker/platform/config.ts';
-import { Db } from '../../worker/platform/db.ts';
-import { Cache } from '../../worker/platform/cache.ts';
-import { systemClock } from '../../worker/platform/clock.ts';
-import { parseDid } from '../../worker/features/did/did-web.ts';
+import { expect, vi } from 'vitest';
 import { createServices } from '../../worker/compose.ts';
 import type { Bindings } from '../../worker/env.ts';
+import { parseDid } from '../../worker/features/did/did-web.ts';
+import { Cache } from '../../worker/platform/cache.ts';
+import { systemClock } from '../../worker/platform/clock.ts';
+import { loadConfig } from '../../worker/platform/config.ts';
+import { Db } from '../../worker/platform/db.ts';
 
 export const bindings = env as unknown as Bindings & Record<string, string>;
 export const redisEnabled = Boolean(bindings.UPSTASH_REDIS_REST_URL);
@@ -59,7 +59,9 @@ export interface RequestLogLine {
  * Captures the Worker's request log lines (console.log, same isolate as the test) while `fn` runs, and
  * returns the line of each response by its `x-request-id`.
  */
-export async function withRequestLog<T>(fn: () => Promise<T>): Promise<{ result: T; lineFor(res: Response): RequestLogLine }> {
+export async function withRequestLog<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; lineFor(res: Response): RequestLogLine }> {
   const lines: RequestLogLine[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
     if (typeof args[0] !== 'string') return;

@@ -1,10 +1,11 @@
 // Partner identity providers for the federation tests: keys made with jose (here, in workerd), their
 // public JWKS published on the local JWKS server (test/support/servers/jwks-server.ts), tokens signed with
 // their private keys.
+
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { inject } from 'vitest';
-import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
-import { ADMIN_TOKEN, call, json } from './worker.ts';
 import type { JwksAnswer } from './servers/jwks-server.ts';
+import { ADMIN_TOKEN, call, json } from './worker.ts';
 
 export type PartnerAlg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'EdDSA';
 
@@ -13,7 +14,8 @@ export const jwksUrl = (name: string) => `${jwksServerUrl()}/jwks/${name}`;
 
 let seq = 0;
 /** A name unique across test files and runs (the CI database and Redis keep data between runs). */
-export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}-${++seq}`;
+export const unique = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${crypto.randomUUID().slice(0, 8)}-${++seq}`;
 
 export async function publish(name: string, answer: JwksAnswer): Promise<void> {
   const res = await fetch(`${jwksServerUrl()}/control/${name}`, { method: 'PUT', body: JSON.stringify(answer) });
@@ -67,7 +69,12 @@ export class PartnerIdp {
   }
 
   /** Signs a JWT with `key`: iss = this issuer, exp in 10 minutes, iat now, then `opts.claims`. */
-  async sign(key: SigningKey, organizationId: string, opts: TokenOptions = {}, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
+  async sign(
+    key: SigningKey,
+    organizationId: string,
+    opts: TokenOptions = {},
+    nowSeconds = Math.floor(Date.now() / 1000),
+  ): Promise<string> {
     const claims: JWTPayload = {
       iss: this.issuer,
       sub: 'user-42',
@@ -115,8 +122,16 @@ export function fromB64url(s: string): Uint8Array {
 }
 
 /** Signs any header and payload bytes with an ES256 key, bypassing jose's checks (for hostile tokens). */
-export async function signRawEs256(key: SigningKey, header: Record<string, unknown>, payload: unknown): Promise<string> {
+export async function signRawEs256(
+  key: SigningKey,
+  header: Record<string, unknown>,
+  payload: unknown,
+): Promise<string> {
   const input = `${b64url(header)}.${b64url(payload)}`;
-  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, new TextEncoder().encode(input));
+  const sig = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    key.privateKey,
+    new TextEncoder().encode(input),
+  );
   return `${input}.${b64url(new Uint8Array(sig))}`;
 }

@@ -1,13 +1,13 @@
 // Vitest global setup (Node): starts the real services the Worker under test talks to, on the ports the
 // config chose (see test-env.ts), and stops them afterwards.
 import type { TestProject } from 'vitest/node';
-import { startStack, type Stack } from '../../scripts/stack/index.ts';
+import { type Stack, startStack } from '../../scripts/stack/index.ts';
 import { createThrowawayDatabase, dropDatabase, pingPostgres } from '../../scripts/stack/postgres.ts';
-import type { TestPlan } from './test-env.ts';
-import { startNodeOidcServices, type NodeOidcServices } from './servers/node-oidc.ts';
+import { type JwksServer, startJwksServer } from './servers/jwks-server.ts';
+import { type NodeOidcServices, startNodeOidcServices } from './servers/node-oidc.ts';
+import { type StripeStandIn, startStripeStandIn } from './servers/stripe-stand-in.ts';
 import { startWebhookReceivers, type WebhookReceivers } from './servers/webhook-receivers.ts';
-import { startJwksServer, type JwksServer } from './servers/jwks-server.ts';
-import { startStripeStandIn, type StripeStandIn } from './servers/stripe-stand-in.ts';
+import type { TestPlan } from './test-env.ts';
 
 let stack: Stack | undefined;
 let nodeOidc: NodeOidcServices | undefined;
@@ -22,7 +22,8 @@ export default async function setup(project: TestProject) {
   if (required && (!plan.databaseUrl || !plan.redisUrl)) {
     throw new Error('REQUIRE_SERVICES=1 needs DATABASE_URL and REDIS_URL');
   }
-  if (required && !plan.ports.pgbouncer) throw new Error('REQUIRE_SERVICES=1 needs pgbouncer (apt-get install pgbouncer)');
+  if (required && !plan.ports.pgbouncer)
+    throw new Error('REQUIRE_SERVICES=1 needs pgbouncer (apt-get install pgbouncer)');
   if (plan.adminDatabaseUrl && plan.throwawayDatabase) {
     await pingPostgres(plan.adminDatabaseUrl);
     await createThrowawayDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
@@ -35,7 +36,9 @@ export default async function setup(project: TestProject) {
     pooler: plan.ports.pgbouncer ? 'required' : 'off',
     poolSize: 10,
   });
-  console.log(`test stack: postgres=${stack.postgresKind} pooler=${stack.pooler} redis=${plan.redisUrl ? 'bridged' : 'off'}`);
+  console.log(
+    `test stack: postgres=${stack.postgresKind} pooler=${stack.pooler} redis=${plan.redisUrl ? 'bridged' : 'off'}`,
+  );
   nodeOidc = await startNodeOidcServices(plan.nodeOidc, stack.databaseUrl);
   project.provide('vaultUrl', nodeOidc.vaultUrl);
   project.provide('vaultToken', plan.nodeOidc.vaultToken);
@@ -50,6 +53,7 @@ export default async function setup(project: TestProject) {
     await jwksServer?.stop();
     await stripeStandIn?.stop();
     await stack?.stop();
-    if (plan.adminDatabaseUrl && plan.throwawayDatabase) await dropDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
+    if (plan.adminDatabaseUrl && plan.throwawayDatabase)
+      await dropDatabase(plan.adminDatabaseUrl, plan.throwawayDatabase);
   };
 }

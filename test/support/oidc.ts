@@ -1,13 +1,14 @@
 // Helpers for the /oidc tests (inside workerd): a real OAuth client (openid-client) and jose, both talking
 // to the Worker under test through its default export.
-import { exports } from 'cloudflare:workers';
+
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { exports } from 'cloudflare:workers';
+import { createLocalJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { BASE, call, createAgent, json, type Org } from './worker.ts';
-import { bindings } from './clocked-app.ts';
 import { createApp } from '../../worker/app.ts';
 import type { Clock } from '../../worker/platform/clock.ts';
+import { bindings } from './clocked-app.ts';
+import { BASE, call, createAgent, json, type Org } from './worker.ts';
 
 export const ISSUER = `${BASE}/oidc`;
 
@@ -33,7 +34,9 @@ export async function clientCredentials(agentId: string, secret: string, scope?:
 }
 
 /** Verifies an access token against the JWKS the Worker publishes (ES256 only, this issuer). */
-export async function verifyAccessToken(token: string): Promise<{ payload: JWTPayload; header: Record<string, unknown> }> {
+export async function verifyAccessToken(
+  token: string,
+): Promise<{ payload: JWTPayload; header: Record<string, unknown> }> {
   const jwks = await json((await call('GET', '/oidc/jwks')) as Response);
   const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
     issuer: ISSUER,
@@ -60,7 +63,11 @@ export async function newCredential(org: Org, agentId: string, body: Record<stri
 }
 
 /** A raw token request (form body, HTTP Basic), for the cases a client library would refuse to send. */
-export function tokenRequest(agentId: string, secret: string, form: Record<string, string> = { grant_type: 'client_credentials' }) {
+export function tokenRequest(
+  agentId: string,
+  secret: string,
+  form: Record<string, string> = { grant_type: 'client_credentials' },
+) {
   return tokenRequestVia((req) => exports.default.fetch(req), agentId, secret, form);
 }
 

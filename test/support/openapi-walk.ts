@@ -110,7 +110,7 @@ const encode = (s: string) => {
   try {
     return encodeURIComponent(s);
   } catch {
-    return encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '')) + '%ED%A0%80';
+    return `${encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ''))}%ED%A0%80`;
   }
 };
 
@@ -230,7 +230,7 @@ export function breakingRequests(
     if (p.in === 'header') continue; // Fetch refuses control characters in headers before anything is sent.
     const values = [...breakValue(doc, p.schema), '%00', '../..', ...BAD_DATES];
     if (p.name === 'cursor')
-      values.push(...BAD_DATES.map(cursorOf), cursorOf('2020-01-01T00:00:00Z').slice(0, -3) + '\u0000');
+      values.push(...BAD_DATES.map(cursorOf), `${cursorOf('2020-01-01T00:00:00Z').slice(0, -3)}\u0000`);
     for (const v of values) {
       const text = typeof v === 'string' ? v : JSON.stringify(v);
       const path = p.in === 'path' ? fill({ [p.name]: text }) : fill();

@@ -2,8 +2,8 @@
 // webhook endpoint, and the Stripe stand-in's control API (servers/stripe-stand-in.ts).
 import Stripe from 'stripe';
 import { bindings, withDb } from './clocked-app.ts';
-import { call, type CallOptions } from './worker.ts';
 import type { Recorded } from './servers/stripe-stand-in.ts';
+import { type CallOptions, call } from './worker.ts';
 
 export type { Recorded };
 
@@ -20,7 +20,11 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const rand = () => crypto.randomUUID().replace(/-/g, '').slice(0, 24);
 
 /** A Stripe event envelope as Stripe renders it. */
-export function stripeEvent(type: string, object: Record<string, unknown>, over: { id?: string; created?: number } = {}) {
+export function stripeEvent(
+  type: string,
+  object: Record<string, unknown>,
+  over: { id?: string; created?: number } = {},
+) {
   return {
     id: over.id ?? `evt_test_${rand()}`,
     object: 'event',
@@ -37,7 +41,13 @@ export function stripeEvent(type: string, object: Record<string, unknown>, over:
 export function checkoutCompleted(
   orgId: string,
   targetTier: string,
-  over: { id?: string; payment_status?: string; metadata?: Record<string, string>; subscription?: string; created?: number } = {},
+  over: {
+    id?: string;
+    payment_status?: string;
+    metadata?: Record<string, string>;
+    subscription?: string;
+    created?: number;
+  } = {},
 ) {
   return stripeEvent(
     'checkout.session.completed',
@@ -58,7 +68,15 @@ export function checkoutCompleted(
 
 export function subscriptionEvent(
   type: 'customer.subscription.created' | 'customer.subscription.updated' | 'customer.subscription.deleted',
-  sub: { id: string; orgId?: string; status: string; customer?: string; periodEnd?: number; targetTier?: string; price?: string },
+  sub: {
+    id: string;
+    orgId?: string;
+    status: string;
+    customer?: string;
+    periodEnd?: number;
+    targetTier?: string;
+    price?: string;
+  },
   created: number,
 ) {
   return stripeEvent(
@@ -68,7 +86,10 @@ export function subscriptionEvent(
       object: 'subscription',
       status: sub.status,
       customer: sub.customer ?? 'cus_test_customer',
-      metadata: { ...(sub.orgId ? { orgId: sub.orgId } : {}), ...(sub.targetTier ? { targetTier: sub.targetTier } : {}) },
+      metadata: {
+        ...(sub.orgId ? { orgId: sub.orgId } : {}),
+        ...(sub.targetTier ? { targetTier: sub.targetTier } : {}),
+      },
       items: {
         object: 'list',
         data: [
@@ -99,7 +120,10 @@ type Caller = (method: string, path: string, opts?: CallOptions) => Promise<Resp
 
 /** Posts `payload` (exact bytes) to the webhook with `header` (null: no Stripe-Signature at all). */
 export function postWebhook(payload: string, header: string | null, via: Caller = call): Promise<Response> {
-  return via('POST', WEBHOOK_PATH, { rawBody: payload, headers: header === null ? {} : { 'stripe-signature': header } });
+  return via('POST', WEBHOOK_PATH, {
+    rawBody: payload,
+    headers: header === null ? {} : { 'stripe-signature': header },
+  });
 }
 
 /** Signs and delivers an event; returns the response. */
@@ -118,7 +142,10 @@ export interface StandInSubscription {
 
 /** Sets what the stand-in's `GET /v1/subscriptions/{id}` answers from now on (Stripe's current truth). */
 export async function setSubscription(id: string, sub: StandInSubscription): Promise<void> {
-  const res = await fetch(`${STRIPE_API_BASE}/__control/subscriptions/${encodeURIComponent(id)}`, { method: 'PUT', body: JSON.stringify(sub) });
+  const res = await fetch(`${STRIPE_API_BASE}/__control/subscriptions/${encodeURIComponent(id)}`, {
+    method: 'PUT',
+    body: JSON.stringify(sub),
+  });
   if (res.status !== 204) throw new Error(`stand-in subscription: ${res.status}`);
 }
 
@@ -132,7 +159,11 @@ export async function subscriptionFetches(id: string): Promise<number> {
  * A paid `checkout.session.completed` for an upgrade to `targetTier`, with its subscription active at the
  * stand-in (the Worker fetches it before upgrading).
  */
-export async function paidCheckout(orgId: string, targetTier: string, over: { id?: string; subscription?: string; status?: string } = {}) {
+export async function paidCheckout(
+  orgId: string,
+  targetTier: string,
+  over: { id?: string; subscription?: string; status?: string } = {},
+) {
   const event = checkoutCompleted(orgId, targetTier, { id: over.id, subscription: over.subscription });
   const subscription = event.data.object.subscription as string;
   await setSubscription(subscription, { status: over.status ?? 'active', metadata: { orgId, targetTier } });
@@ -158,13 +189,18 @@ export async function failNext(orgId: string, status: number, times: number, typ
 /** The stored billing state of an organization, straight from the database. */
 export function billingRows(orgId: string) {
   return withDb(async (db) => {
-    const [org] = await db.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1', [orgId]);
+    const [org] = await db.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1', [
+      orgId,
+    ]);
     const audit = await db.query<{ event_type: string; actor: string; payload: Record<string, unknown> }>(
       `SELECT event_type, actor, payload FROM audit_events
         WHERE organization_id = $1 AND (event_type LIKE 'tier.%' OR event_type LIKE 'billing.%') ORDER BY seq`,
       [orgId],
     );
-    const [subscription] = await db.query<Record<string, unknown>>('SELECT * FROM tenant_subscriptions WHERE organization_id = $1', [orgId]);
+    const [subscription] = await db.query<Record<string, unknown>>(
+      'SELECT * FROM tenant_subscriptions WHERE organization_id = $1',
+      [orgId],
+    );
     const deliveries = await db.query<{ event_type: string }>(
       'SELECT event_type FROM webhook_deliveries WHERE organization_id = $1 ORDER BY created_at',
       [orgId],

@@ -2,9 +2,9 @@
 // global setup can start the services on exactly those ports.
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../scripts/stack/free-port.ts';
-import { throwawayDatabaseName, withDatabase } from '../../scripts/stack/postgres.ts';
 import { findPgbouncer, pooledUrl } from '../../scripts/stack/pgbouncer.ts';
-import { planNodeOidc, type NodeOidcPlan } from './servers/node-oidc.ts';
+import { throwawayDatabaseName, withDatabase } from '../../scripts/stack/postgres.ts';
+import { type NodeOidcPlan, planNodeOidc } from './servers/node-oidc.ts';
 import { planStripeStandIn, type StripePlan } from './servers/stripe-stand-in.ts';
 import { CLOCK_OFFSET_VAR, offsetFor } from './test-clock.ts';
 
@@ -31,17 +31,24 @@ export async function planTestEnv(): Promise<TestPlan> {
   const testNow = process.env.TEST_NOW || undefined;
   // Fixed once for the run; the test processes inherit it, the Worker gets it as a binding.
   process.env[CLOCK_OFFSET_VAR] = String(offsetFor(testNow));
-  const ports: TestPlan['ports'] = { pglite: await freePort(), wsProxy: await freePort(), redisBridge: await freePort() };
+  const ports: TestPlan['ports'] = {
+    pglite: await freePort(),
+    wsProxy: await freePort(),
+    redisBridge: await freePort(),
+  };
   const redisToken = randomBytes(24).toString('hex');
   const adminDatabaseUrl = process.env.DATABASE_URL || undefined;
   const throwawayDatabase = adminDatabaseUrl ? throwawayDatabaseName() : undefined;
-  const databaseUrl = adminDatabaseUrl && throwawayDatabase ? withDatabase(adminDatabaseUrl, throwawayDatabase) : undefined;
+  const databaseUrl =
+    adminDatabaseUrl && throwawayDatabase ? withDatabase(adminDatabaseUrl, throwawayDatabase) : undefined;
   const redisUrl = process.env.REDIS_URL || undefined;
   // With a server, the Worker's connections go through pgbouncer (transaction pooling) as they do under
   // `npm start` and in the benchmarks; the global setup starts it on this port.
   if (databaseUrl && findPgbouncer()) ports.pgbouncer = await freePort();
   const pgUrl = databaseUrl
-    ? ports.pgbouncer ? pooledUrl(databaseUrl, ports.pgbouncer) : databaseUrl
+    ? ports.pgbouncer
+      ? pooledUrl(databaseUrl, ports.pgbouncer)
+      : databaseUrl
     : `postgres://postgres@127.0.0.1:${ports.pglite}/postgres`;
   const bindings: Record<string, string> = {
     // wrangler.toml says production; tests use development switches (LIMITER_SIMULATED_RTT_MS).
@@ -72,5 +79,16 @@ export async function planTestEnv(): Promise<TestPlan> {
     bindings.UPSTASH_REDIS_REST_URL = `http://127.0.0.1:${ports.redisBridge}`;
     bindings.UPSTASH_REDIS_REST_TOKEN = redisToken;
   }
-  return { ports, redisToken, databaseUrl, adminDatabaseUrl, throwawayDatabase, redisUrl, bindings, nodeOidc, stripe, testNow };
+  return {
+    ports,
+    redisToken,
+    databaseUrl,
+    adminDatabaseUrl,
+    throwawayDatabase,
+    redisUrl,
+    bindings,
+    nodeOidc,
+    stripe,
+    testNow,
+  };
 }

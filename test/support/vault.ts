@@ -12,7 +12,9 @@ export async function vaultLog(): Promise<VaultRecorded[]> {
 }
 
 /** What the stand-in holds now: path → versions. */
-export async function vaultPaths(): Promise<Record<string, { current_version: number; versions: Record<string, { data: any; deleted: boolean }> }>> {
+export async function vaultPaths(): Promise<
+  Record<string, { current_version: number; versions: Record<string, { data: any; deleted: boolean }> }>
+> {
   return (await fetch(`${base()}/control/paths`)).json() as Promise<any>;
 }
 

@@ -1,11 +1,11 @@
 // Helpers for the webhook tests: local receivers (see servers/webhook-receivers.ts), subscriptions, the
 // dispatcher objects, and Standard Webhooks verification with the `standardwebhooks` package.
 import { env } from 'cloudflare:workers';
-import { inject, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { call, json, type Org } from './worker.ts';
-import type { Recorded } from './servers/webhook-receivers.ts';
+import { inject, vi } from 'vitest';
 import type { WebhookDispatcher } from '../../durable-objects/webhook-dispatcher.do.ts';
+import type { Recorded } from './servers/webhook-receivers.ts';
+import { call, json, type Org } from './worker.ts';
 
 export type { Recorded };
 
@@ -22,7 +22,10 @@ export function receiver(label = 'r') {
     url: `${base}/hooks/${name}`,
     /** Answers `sequence` to the first requests, then `otherwise` forever. */
     async script(sequence: Answer[], otherwise: Answer = { status: 200 }): Promise<void> {
-      const res = await fetch(`${base}/control/${name}`, { method: 'PUT', body: JSON.stringify({ sequence, otherwise }) });
+      const res = await fetch(`${base}/control/${name}`, {
+        method: 'PUT',
+        body: JSON.stringify({ sequence, otherwise }),
+      });
       if (res.status !== 204) throw new Error(`receiver script: ${res.status}`);
     },
     async requests(): Promise<Recorded[]> {
@@ -48,13 +51,20 @@ export async function subscription(org: Org, subscriptionId: string): Promise<an
 }
 
 export const dispatcher = (subscriptionId: string) =>
-  (env as unknown as { WEBHOOK_DISPATCHER: DurableObjectNamespace<WebhookDispatcher> }).WEBHOOK_DISPATCHER.getByName(subscriptionId);
+  (env as unknown as { WEBHOOK_DISPATCHER: DurableObjectNamespace<WebhookDispatcher> }).WEBHOOK_DISPATCHER.getByName(
+    subscriptionId,
+  );
 
 /**
  * Polls `get` until `done` holds. This waits for work the Worker runs in the background (after-commit kicks,
  * alarms); it never stands in for the passing of time, which tests drive with `runDue(id, nowMs)`.
  */
-export async function eventually<T>(get: () => Promise<T>, done: (v: T) => boolean, what = 'condition', timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  get: () => Promise<T>,
+  done: (v: T) => boolean,
+  what = 'condition',
+  timeoutMs = 15_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await get();

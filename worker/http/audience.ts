@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, TenantEnv } from '../env.ts';
-import { adminAuth, tenantAuth } from './auth.ts';
 import { rateLimit } from '../features/tiers/rate-limit.ts';
+import { adminAuth, tenantAuth } from './auth.ts';
 import { adminSecurity, tenantSecurity } from './schemas.ts';
 
 const authenticateTenant = tenantAuth();
@@ -10,9 +10,10 @@ const authenticateOperator = adminAuth();
 
 /** Tenant routes: the API key names the organization, then the call is counted against its daily limit. */
 const tenantGate: MiddlewareHandler<TenantEnv> = async function tenantGate(c, next) {
-  let refused: Response | void = undefined;
+  let refused: Response | undefined;
   await authenticateTenant(c, async () => {
-    refused = await countCall(c, next);
+    const answer = await countCall(c, next);
+    if (answer) refused = answer;
   });
   return refused;
 };

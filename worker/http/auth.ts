@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, TenantEnv } from '../env.ts';
-import { unauthorized } from './errors.ts';
 import { timingSafeEqual } from '../platform/crypto.ts';
+import { unauthorized } from './errors.ts';
 
 function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

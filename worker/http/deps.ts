@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
+import { createDeps, createServices } from '../compose.ts';
 import type { AppEnv } from '../env.ts';
 import type { Clock } from '../platform/clock.ts';
-import { createDeps, createServices } from '../compose.ts';
 import { settleAfterRequest } from '../settle.ts';
 
 export interface DepsOptions {

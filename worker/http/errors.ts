@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { ZodError } from 'zod';
 import { errors as joseErrors } from 'jose';
+import { ZodError } from 'zod';
 import { AppError, type ErrorCode, type FieldError } from '../platform/errors.ts';
 
-export { AppError, conflict, notFound, unauthorized, validationFailed, type FieldError } from '../platform/errors.ts';
+export { AppError, conflict, type FieldError, notFound, unauthorized, validationFailed } from '../platform/errors.ts';
 
 /** The one table from error code to HTTP status and title; the OpenAPI error responses are built from it too. */
 export const ERROR_STATUS: Record<ErrorCode, { status: number; title: string }> = {

@@ -10,7 +10,12 @@ export function routeClass(path: string): string {
   if (path === '/v1/billing/stripe-webhook') return 'stripe';
   if (path.startsWith('/v1/')) return 'tenant';
   if (path.startsWith('/oidc/')) return 'oidc';
-  if (path.startsWith('/agents/') || path.startsWith('/.well-known/') || path.startsWith('/1.0/') || path.startsWith('/status/')) {
+  if (
+    path.startsWith('/agents/') ||
+    path.startsWith('/.well-known/') ||
+    path.startsWith('/1.0/') ||
+    path.startsWith('/status/')
+  ) {
     return 'public';
   }
   if (path === '/openapi.json' || path === '/docs') return 'docs';

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { codesFor } from './errors.ts';
 import { hasNoControl, hasNoNul, isStorableInstant, isWellFormedUnicode } from '../platform/text.ts';
+import { codesFor } from './errors.ts';
 
 /** RFC 9457 problem details, as every error response carries. */
 export const ProblemSchema = z

@@ -45,7 +45,12 @@ export class Cache {
    * setJson that reports the outcome: true when written; false when Redis is off, the write failed, or
    * (`ifAbsent`: SET NX) the key already existed.
    */
-  async trySetJson(key: string, value: unknown, ttlSeconds: number, opts: { ifAbsent?: boolean } = {}): Promise<boolean> {
+  async trySetJson(
+    key: string,
+    value: unknown,
+    ttlSeconds: number,
+    opts: { ifAbsent?: boolean } = {},
+  ): Promise<boolean> {
     if (!this.#redis) return false;
     try {
       const json = JSON.stringify(value);

@@ -63,7 +63,10 @@ export const configSchema = z.object({
     .transform((v, ctx) => {
       const domain = normalizeDidWebDomain(v);
       if (domain === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'must be a host name with an optional port: host, host%3A8787 or host:8787' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a host name with an optional port: host, host%3A8787 or host:8787',
+        });
         return z.NEVER;
       }
       return domain;
@@ -122,7 +125,12 @@ export const configSchema = z.object({
       if (v === undefined) return true;
       try {
         const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash;
+        return (
+          (u.protocol === 'http:' || u.protocol === 'https:') &&
+          (u.pathname === '/' || u.pathname === '') &&
+          !u.search &&
+          !u.hash
+        );
       } catch {
         return false;
       }

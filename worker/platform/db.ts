@@ -1,7 +1,7 @@
-import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
+import { neonConfig, Pool, type PoolClient } from '@neondatabase/serverless';
 import { AppError } from '../platform/errors.ts';
-import { isStorableText } from './text.ts';
 import { count } from './metrics.ts';
+import { isStorableText } from './text.ts';
 
 /** Anything that runs a parameterised query: the request's Db or a transaction. */
 export interface Queryable {

@@ -1,5 +1,5 @@
-import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { AppError } from '../platform/errors.ts';
+import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { isStorableInstant } from './text.ts';
 
 /** Opaque keyset cursor over (created_at, id), newest first. */
@@ -20,13 +20,17 @@ export const encodeCursor = (c: Cursor): string => toBase64Url(utf8(JSON.stringi
 export function decodeCursor(s: string | undefined): Cursor | undefined {
   if (!s) return undefined;
   try {
-    const decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(fromBase64Url(s))) as unknown;
+    const decoded = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(fromBase64Url(s)),
+    ) as unknown;
     if (!Array.isArray(decoded) || decoded.length !== 2) throw new Error();
     const [createdAt, id] = decoded as unknown[];
     if (typeof createdAt !== 'string' || !isStorableInstant(createdAt)) throw new Error();
     if (typeof id !== 'string' || !UUID.test(id)) throw new Error();
     return { createdAt, id };
   } catch {
-    throw new AppError('validation_failed', 'cursor is not valid', { errors: [{ path: 'cursor', message: 'invalid cursor' }] });
+    throw new AppError('validation_failed', 'cursor is not valid', {
+      errors: [{ path: 'cursor', message: 'invalid cursor' }],
+    });
   }
 }

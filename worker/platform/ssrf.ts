@@ -16,7 +16,10 @@ export type UrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
 const LOCAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa|lan|intranet|corp)$/i;
 
-const refusedAddress = (range: string): UrlCheck => ({ ok: false, reason: `must not point at a private or reserved address (${range})` });
+const refusedAddress = (range: string): UrlCheck => ({
+  ok: false,
+  reason: `must not point at a private or reserved address (${range})`,
+});
 
 /** Pure check of a URL against the outbound policy. */
 export function checkOutboundUrl(raw: string, { allowPrivate = false }: { allowPrivate?: boolean } = {}): UrlCheck {
@@ -27,7 +30,9 @@ export function checkOutboundUrl(raw: string, { allowPrivate = false }: { allowP
     return { ok: false, reason: 'not a valid URL' };
   }
   if (allowPrivate) {
-    return url.protocol === 'https:' || url.protocol === 'http:' ? { ok: true, url } : { ok: false, reason: 'must be http(s)' };
+    return url.protocol === 'https:' || url.protocol === 'http:'
+      ? { ok: true, url }
+      : { ok: false, reason: 'must be http(s)' };
   }
   if (url.protocol !== 'https:') return { ok: false, reason: 'must use https://' };
   if (url.username || url.password) return { ok: false, reason: 'must not contain credentials' };

@@ -29,7 +29,11 @@ export function heatmapTable(map: ActivityHeatmap, { tall = false }: { tall?: bo
   const days = DAY_NAMES.map((name, dow) => ({ name, dow }));
   const cell = (dow: number, hour: number) => {
     const n = counts.get(`${dow}:${hour}`) ?? 0;
-    return h('td', { class: `heat-${heatLevel(n, max)}`, 'data-day': dow, 'data-hour': hour, 'data-count': n }, formatNumber(n));
+    return h(
+      'td',
+      { class: `heat-${heatLevel(n, max)}`, 'data-day': dow, 'data-hour': hour, 'data-count': n },
+      formatNumber(n),
+    );
   };
   const hourHead = (hr: number, scope: 'col' | 'row') => h('th', { scope, abbr: `${pad2(hr)}:00` }, pad2(hr));
   const dayHead = (d: { name: string }, scope: 'col' | 'row') => h('th', { scope, abbr: d.name }, d.name.slice(0, 3));

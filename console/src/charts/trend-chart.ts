@@ -5,7 +5,9 @@ import { formatNumber } from '../lib/format.ts';
 
 const HEIGHT = 240;
 /** Whole-number ticks only: the counts are tokens. */
-const INCREMENTS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7];
+const INCREMENTS = [
+  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7,
+];
 
 const toUnixSeconds = (date: string) => Date.parse(`${date}T00:00:00Z`) / 1000;
 
@@ -26,7 +28,11 @@ export function describeTrend(trend: TokenTrend): string {
  * The token trend as a uPlot line chart in `host` (which must be in the document), sized to the host's
  * width and re-sized with it until `signal` aborts. Dates are UTC, like the API's.
  */
-export function trendChart(host: HTMLElement, trend: TokenTrend, signal: AbortSignal): { update(trend: TokenTrend): void } {
+export function trendChart(
+  host: HTMLElement,
+  trend: TokenTrend,
+  signal: AbortSignal,
+): { update(trend: TokenTrend): void } {
   const css = getComputedStyle(document.documentElement);
   const color = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
   const line = color('--chart-line', '#1d4ed8');
@@ -36,7 +42,10 @@ export function trendChart(host: HTMLElement, trend: TokenTrend, signal: AbortSi
   const width = () => Math.max(280, Math.floor(host.clientWidth));
   const axis = { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
 
-  const data = (t: TokenTrend): uPlot.AlignedData => [t.series.map((p) => toUnixSeconds(p.date)), t.series.map((p) => p.count)];
+  const data = (t: TokenTrend): uPlot.AlignedData => [
+    t.series.map((p) => toUnixSeconds(p.date)),
+    t.series.map((p) => p.count),
+  ];
   const chart = new uPlot(
     {
       width: width(),
@@ -85,7 +94,9 @@ export function trendTable(trend: TokenTrend): HTMLElement {
     h(
       'tbody',
       {},
-      ...trend.series.map((p) => h('tr', {}, h('th', { scope: 'row' }, p.date), h('td', { class: 'num' }, formatNumber(p.count)))),
+      ...trend.series.map((p) =>
+        h('tr', {}, h('th', { scope: 'row' }, p.date), h('td', { class: 'num' }, formatNumber(p.count))),
+      ),
     ),
   );
 }

@@ -57,7 +57,11 @@ export function createApi(apiKey: string): Api {
         referrerPolicy: 'no-referrer',
       });
     } catch {
-      throw new ApiError(NETWORK_ERROR, 'network_error', 'The API could not be reached. Check your connection and try again.');
+      throw new ApiError(
+        NETWORK_ERROR,
+        'network_error',
+        'The API could not be reached. Check your connection and try again.',
+      );
     }
     if (res.ok) return (await res.json()) as T;
     throw await toApiError(res);
@@ -80,7 +84,11 @@ async function toApiError(res: Response): Promise<ApiError> {
   }
   const code = typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
   const detail =
-    typeof problem.detail === 'string' ? problem.detail : typeof problem.title === 'string' ? problem.title : res.statusText || 'Request failed';
+    typeof problem.detail === 'string'
+      ? problem.detail
+      : typeof problem.title === 'string'
+        ? problem.title
+        : res.statusText || 'Request failed';
   const fieldErrors = Array.isArray(problem.errors)
     ? problem.errors.flatMap((e) =>
         e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string'

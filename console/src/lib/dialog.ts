@@ -4,11 +4,20 @@ import { h, uid } from './dom.ts';
  * A modal <dialog>: the browser traps focus, closes it on Escape and gives focus back to the button that
  * opened it. Resolves true only when the confirm button was pressed.
  */
-export function confirmDialog(opts: { title: string; body: string; confirmLabel: string; danger?: boolean }): Promise<boolean> {
+export function confirmDialog(opts: {
+  title: string;
+  body: string;
+  confirmLabel: string;
+  danger?: boolean;
+}): Promise<boolean> {
   return new Promise((resolve) => {
     const titleId = uid('dlg-title');
     const cancel = h('button', { type: 'button', class: 'button button-secondary', value: 'cancel' }, 'Cancel');
-    const confirm = h('button', { type: 'button', class: opts.danger ? 'button button-danger' : 'button', value: 'confirm' }, opts.confirmLabel);
+    const confirm = h(
+      'button',
+      { type: 'button', class: opts.danger ? 'button button-danger' : 'button', value: 'confirm' },
+      opts.confirmLabel,
+    );
     const dialog = h(
       'dialog',
       { class: 'dialog', 'aria-labelledby': titleId },

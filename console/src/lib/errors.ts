@@ -27,7 +27,11 @@ const tryAgainIn = (seconds: number | null, otherwise: string) =>
 export function describeError(err: unknown): ErrorMessage {
   const base = { signInAgain: false, pageWide: false, short: '', fields: [] as string[] };
   if (!(err instanceof ApiError)) {
-    return { ...base, title: 'Something went wrong in the console', detail: err instanceof Error ? err.message : String(err) };
+    return {
+      ...base,
+      title: 'Something went wrong in the console',
+      detail: err instanceof Error ? err.message : String(err),
+    };
   }
   if (err.status === NETWORK_ERROR) return { ...base, title: 'The API could not be reached', detail: err.detail };
   if (err.status === 401) {
@@ -53,10 +57,18 @@ export function describeError(err: unknown): ErrorMessage {
     };
   }
   if (err.status === 429) {
-    return { ...base, title: 'Limit reached', detail: `${sentence(err.detail)} ${tryAgainIn(err.retryAfter, '')}`.trim() };
+    return {
+      ...base,
+      title: 'Limit reached',
+      detail: `${sentence(err.detail)} ${tryAgainIn(err.retryAfter, '')}`.trim(),
+    };
   }
   if (err.code === 'billing_not_configured') {
-    return { ...base, title: 'Billing is not available here', detail: `${sentence(err.detail)} Upgrades need Stripe to be configured on this deployment.` };
+    return {
+      ...base,
+      title: 'Billing is not available here',
+      detail: `${sentence(err.detail)} Upgrades need Stripe to be configured on this deployment.`,
+    };
   }
   if (err.status >= 500) {
     return {
@@ -67,5 +79,10 @@ export function describeError(err: unknown): ErrorMessage {
   }
   if (err.status === 404) return { ...base, title: 'Not found', detail: sentence(err.detail) };
   const fields = err.fieldErrors.map((f) => (f.path && f.path !== '(body)' ? `${f.path}: ${f.message}` : f.message));
-  return { ...base, fields, title: err.status === 400 ? 'Please check the input' : `Request refused (${err.status})`, detail: sentence(err.detail) };
+  return {
+    ...base,
+    fields,
+    title: err.status === 400 ? 'Please check the input' : `Request refused (${err.status})`,
+    detail: sentence(err.detail),
+  };
 }

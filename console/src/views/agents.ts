@@ -1,6 +1,6 @@
 import type { Agent, AgentInput, AgentPage } from '../lib/api-types.ts';
-import { h, replace, uid } from '../lib/dom.ts';
 import { confirmDialog, openDialog } from '../lib/dialog.ts';
+import { h, replace, uid } from '../lib/dom.ts';
 import { formatUtc } from '../lib/format.ts';
 import { badge, emptyState, errorBox, fill, type View, type ViewContext } from './common.ts';
 
@@ -9,11 +9,19 @@ const PAGE = 100;
 /** Agents: list with status and DID (linked to its document), create, decommission with confirmation. */
 export const agentsView: View = async (ctx, main) => {
   const list = h('div', { class: 'agents' });
-  const createButton = h('button', { type: 'button', class: 'button', onclick: () => openCreate(ctx, reload) }, 'Create agent');
+  const createButton = h(
+    'button',
+    { type: 'button', class: 'button', onclick: () => openCreate(ctx, reload) },
+    'Create agent',
+  );
   replace(
     main,
     h('div', { class: 'view-head' }, h('h1', { tabindex: -1 }, 'Agents'), createButton),
-    h('p', { class: 'lead' }, 'Each agent has a did:web identity; its DID document is public. Decommissioning deactivates the document.'),
+    h(
+      'p',
+      { class: 'lead' },
+      'Each agent has a did:web identity; its DID document is public. Decommissioning deactivates the document.',
+    ),
     list,
   );
   const reload = () => fill(list, ctx, 'agents', () => loadAgents(ctx, reload, openCreate.bind(null, ctx, reload)));
@@ -37,7 +45,11 @@ async function loadAgents(ctx: ViewContext, reload: () => Promise<void>, create:
   render(agents);
   wrap.append(ul);
   if (page.next_cursor) {
-    const more: HTMLButtonElement = h('button', { type: 'button', class: 'button button-secondary' }, 'Show more agents');
+    const more: HTMLButtonElement = h(
+      'button',
+      { type: 'button', class: 'button button-secondary' },
+      'Show more agents',
+    );
     more.addEventListener('click', async () => {
       more.disabled = true;
       try {
@@ -87,7 +99,15 @@ function agentItem(a: Agent, ctx: ViewContext, reload: () => Promise<void>): HTM
         'dd',
         { class: 'did' },
         a.did
-          ? h('a', { href: `/agents/${encodeURIComponent(a.agent_id)}/did.json`, target: '_blank', rel: 'noopener noreferrer' }, h('code', {}, a.did))
+          ? h(
+              'a',
+              {
+                href: `/agents/${encodeURIComponent(a.agent_id)}/did.json`,
+                target: '_blank',
+                rel: 'noopener noreferrer',
+              },
+              h('code', {}, a.did),
+            )
           : 'none yet',
       ),
       h('dt', {}, 'Capabilities'),
@@ -154,7 +174,10 @@ function openCreate(ctx: ViewContext, reload: () => Promise<void>): void {
       owner: owner.value.trim(),
       email: email.value.trim(),
       agent_type: type.value.trim(),
-      capabilities: caps.value.split(',').map((c) => c.trim()).filter(Boolean),
+      capabilities: caps.value
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
     };
     if (endpoint.value.trim()) body.endpoint = endpoint.value.trim();
     submit.disabled = true;

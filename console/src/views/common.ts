@@ -1,6 +1,6 @@
 import type { Api } from '../lib/api.ts';
-import { describeError } from '../lib/errors.ts';
 import { h } from '../lib/dom.ts';
+import { describeError } from '../lib/errors.ts';
 
 /** What every view gets from the shell. */
 export interface ViewContext {
@@ -29,7 +29,9 @@ export function errorBox(err: unknown, ctx: Pick<ViewContext, 'signOut'>): HTMLE
     h('p', { class: 'notice-title' }, m.title),
     h('p', {}, m.detail),
     m.fields.length ? h('ul', { class: 'field-errors' }, ...m.fields.map((f) => h('li', {}, f))) : null,
-    m.signInAgain ? h('button', { type: 'button', class: 'button', onclick: () => ctx.signOut() }, 'Sign in again') : null,
+    m.signInAgain
+      ? h('button', { type: 'button', class: 'button', onclick: () => ctx.signOut() }, 'Sign in again')
+      : null,
   );
 }
 
@@ -55,7 +57,12 @@ export function scrollRegion(label: string, content: HTMLElement): HTMLElement {
 }
 
 /** Runs `load` and puts its result (or a readable error) into `slot`, unless the view was left meanwhile. */
-export async function fill(slot: HTMLElement, ctx: ViewContext, what: string, load: () => Promise<Node>): Promise<void> {
+export async function fill(
+  slot: HTMLElement,
+  ctx: ViewContext,
+  what: string,
+  load: () => Promise<Node>,
+): Promise<void> {
   slot.replaceChildren(loading(what));
   try {
     const node = await load();
@@ -69,17 +76,29 @@ export async function fill(slot: HTMLElement, ctx: ViewContext, what: string, lo
  * A table that becomes one labelled block per row on narrow screens (styles.css `.stack-table`). The
  * explicit roles keep it a table for assistive technology when CSS changes the cells' display.
  */
-export function stackTable(caption: string, headers: string[], rows: Array<{ attrs?: Record<string, string>; cells: Array<Node | string> }>): HTMLElement {
+export function stackTable(
+  caption: string,
+  headers: string[],
+  rows: Array<{ attrs?: Record<string, string>; cells: Array<Node | string> }>,
+): HTMLElement {
   return h(
     'table',
     { class: 'data-table stack-table', role: 'table' },
     h('caption', { class: 'visually-hidden' }, caption),
-    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, ...headers.map((c) => h('th', { scope: 'col', role: 'columnheader' }, c)))),
+    h(
+      'thead',
+      { role: 'rowgroup' },
+      h('tr', { role: 'row' }, ...headers.map((c) => h('th', { scope: 'col', role: 'columnheader' }, c))),
+    ),
     h(
       'tbody',
       { role: 'rowgroup' },
       ...rows.map((r) =>
-        h('tr', { role: 'row', ...r.attrs }, ...r.cells.map((c, i) => h('td', { role: 'cell', 'data-label': headers[i] ?? '' }, c))),
+        h(
+          'tr',
+          { role: 'row', ...r.attrs },
+          ...r.cells.map((c, i) => h('td', { role: 'cell', 'data-label': headers[i] ?? '' }, c)),
+        ),
       ),
     ),
   );

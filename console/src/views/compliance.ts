@@ -17,8 +17,12 @@ export const complianceView: View = async (ctx, main) => {
     card('Audit chain', chain),
   );
   await Promise.all([
-    fill(chain, ctx, 'audit chain verification', async () => chainPanel(await ctx.api.get<ChainVerification>('/v1/audit/verify'))),
-    fill(report, ctx, 'compliance report', async () => reportPanel(await ctx.api.get<ComplianceReport>('/v1/compliance/report'))),
+    fill(chain, ctx, 'audit chain verification', async () =>
+      chainPanel(await ctx.api.get<ChainVerification>('/v1/audit/verify')),
+    ),
+    fill(report, ctx, 'compliance report', async () =>
+      reportPanel(await ctx.api.get<ComplianceReport>('/v1/compliance/report')),
+    ),
   ]);
 };
 
@@ -34,7 +38,12 @@ function chainPanel(v: ChainVerification): Node {
   return h(
     'div',
     { class: 'chain chain-broken', 'data-verified': 'false', role: 'alert' },
-    h('p', {}, badge('fail', 'Broken'), ` The audit chain breaks at event ${v.first_broken_seq ?? '?'}${v.reason ? ` (${v.reason.replaceAll('_', ' ')})` : ''}.`),
+    h(
+      'p',
+      {},
+      badge('fail', 'Broken'),
+      ` The audit chain breaks at event ${v.first_broken_seq ?? '?'}${v.reason ? ` (${v.reason.replaceAll('_', ' ')})` : ''}.`,
+    ),
     h('p', { class: 'muted' }, 'Events from that point on cannot be trusted. Contact the operator of this deployment.'),
   );
 }
@@ -43,7 +52,10 @@ function findingItem(f: ComplianceFinding): HTMLElement {
   return h(
     'li',
     { class: `finding finding-${f.severity}` },
-    badge(f.severity === 'info' ? 'info' : f.severity, f.severity === 'fail' ? 'Fail' : f.severity === 'warn' ? 'Warning' : 'Info'),
+    badge(
+      f.severity === 'info' ? 'info' : f.severity,
+      f.severity === 'fail' ? 'Fail' : f.severity === 'warn' ? 'Warning' : 'Info',
+    ),
     ' ',
     h('span', {}, f.message),
     f.agent_id ? h('span', { class: 'muted' }, ' · agent ', h('code', {}, f.agent_id)) : null,
@@ -57,7 +69,11 @@ function reportPanel(r: ComplianceReport): Node {
     {},
     card(
       'Overall',
-      h('p', { class: 'overall', 'data-status': r.overall_status }, badge(r.overall_status, STATUS_WORDS[r.overall_status])),
+      h(
+        'p',
+        { class: 'overall', 'data-status': r.overall_status },
+        badge(r.overall_status, STATUS_WORDS[r.overall_status]),
+      ),
       h('p', { class: 'muted' }, `Generated ${formatUtc(r.generated_at)}${r.from_cache ? ' (cached)' : ''}.`),
     ),
     ...r.sections.map((s) =>

@@ -1,10 +1,10 @@
 import { createApi } from '../lib/api.ts';
 import { h, replace } from '../lib/dom.ts';
 import { describeError } from '../lib/errors.ts';
-import { errorBox, type View, type ViewContext } from './common.ts';
 import { agentsView } from './agents.ts';
-import { usageView } from './usage.ts';
+import { errorBox, type View, type ViewContext } from './common.ts';
 import { complianceView } from './compliance.ts';
+import { usageView } from './usage.ts';
 import { webhooksView } from './webhooks.ts';
 
 export const ROUTES: ReadonlyArray<{ path: string; label: string; view: View }> = [
@@ -21,7 +21,11 @@ export function routeOf(hash: string): string | undefined {
 }
 
 /** The signed-in layout: header with navigation and sign-out, a status line, and the current view. */
-export function renderShell(root: HTMLElement, apiKey: string, signOut: (message?: string) => void): { show(path: string, focus: boolean): void } {
+export function renderShell(
+  root: HTMLElement,
+  apiKey: string,
+  signOut: (message?: string) => void,
+): { show(path: string, focus: boolean): void } {
   const api = createApi(apiKey);
   const status = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
   const links = ROUTES.map((r) => h('a', { href: `#/${r.path}`, class: 'nav-link', 'data-route': r.path }, r.label));

@@ -22,9 +22,16 @@ export function renderSignIn(root: HTMLElement, onSignedIn: () => void, message?
   const form = h(
     'form',
     { class: 'form', method: 'post', 'aria-labelledby': 'signin-title' },
-    h('div', { class: 'field' }, h('label', { for: 'api-key' }, 'API key'), input,
-      h('span', { class: 'hint', id: 'api-key-hint' },
-        'The key your organization received when it was created. It stays in this browser tab only and is forgotten when you sign out or close the tab.'),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'api-key' }, 'API key'),
+      input,
+      h(
+        'span',
+        { class: 'hint', id: 'api-key-hint' },
+        'The key your organization received when it was created. It stays in this browser tab only and is forgotten when you sign out or close the tab.',
+      ),
     ),
     errors,
     submit,
@@ -60,7 +67,11 @@ export function renderSignIn(root: HTMLElement, onSignedIn: () => void, message?
       'main',
       { id: 'main', class: 'signin', tabindex: -1 },
       h('h1', { id: 'signin-title' }, 'AgentIdP console'),
-      h('p', { class: 'lead' }, 'See your agents, usage, compliance and webhooks. Sign in with your organization’s API key.'),
+      h(
+        'p',
+        { class: 'lead' },
+        'See your agents, usage, compliance and webhooks. Sign in with your organization’s API key.',
+      ),
       message ? h('p', { class: 'notice notice-info', role: 'status' }, message) : null,
       form,
     ),

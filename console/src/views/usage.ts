@@ -1,8 +1,8 @@
+import { describeHeatmap, heatmapTable } from '../charts/heatmap.ts';
+import { describeTrend, trendChart, trendTable } from '../charts/trend-chart.ts';
 import type { ActivityHeatmap, AgentUsage, TierName, TierStatus, TokenTrend } from '../lib/api-types.ts';
 import { h, replace, uid } from '../lib/dom.ts';
 import { formatNumber, formatUntil, formatUtc, tierLabel } from '../lib/format.ts';
-import { describeTrend, trendChart, trendTable } from '../charts/trend-chart.ts';
-import { describeHeatmap, heatmapTable } from '../charts/heatmap.ts';
 import { card, emptyState, fill, scrollRegion, type View, type ViewContext } from './common.ts';
 
 const RANGES = [7, 30, 90] as const;
@@ -24,8 +24,12 @@ export const usageView: View = async (ctx, main) => {
   await Promise.all([
     fill(tier, ctx, 'tier', () => tierPanel(ctx)),
     trendPanel(ctx, trend),
-    fill(heat, ctx, 'activity', async () => heatmapPanel(await ctx.api.get<ActivityHeatmap>('/v1/analytics/agent-activity'), ctx.signal)),
-    fill(perAgent, ctx, 'per-agent usage', async () => agentUsagePanel(await ctx.api.get<AgentUsage>('/v1/analytics/agent-usage'))),
+    fill(heat, ctx, 'activity', async () =>
+      heatmapPanel(await ctx.api.get<ActivityHeatmap>('/v1/analytics/agent-activity'), ctx.signal),
+    ),
+    fill(perAgent, ctx, 'per-agent usage', async () =>
+      agentUsagePanel(await ctx.api.get<AgentUsage>('/v1/analytics/agent-usage')),
+    ),
   ]);
 };
 
@@ -58,9 +62,12 @@ async function tierPanel(ctx: ViewContext): Promise<Node> {
       button.disabled = true;
       upgradeSlot.querySelector('.notice')?.remove();
       try {
-        const { checkout_url } = await ctx.api.post<{ checkout_url: string }>('/v1/tier/upgrade', { target_tier: next });
+        const { checkout_url } = await ctx.api.post<{ checkout_url: string }>('/v1/tier/upgrade', {
+          target_tier: next,
+        });
         const url = new URL(checkout_url, location.href);
-        if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('The checkout address is not a web address.');
+        if (url.protocol !== 'https:' && url.protocol !== 'http:')
+          throw new Error('The checkout address is not a web address.');
         ctx.announce('Opening the checkout page…');
         location.assign(url.href);
       } catch (err) {
@@ -87,12 +94,21 @@ async function tierPanel(ctx: ViewContext): Promise<Node> {
 async function trendPanel(ctx: ViewContext, slot: HTMLElement): Promise<void> {
   let days: number = 30;
   const buttons = RANGES.map((n) =>
-    h('button', { type: 'button', class: 'segment', 'aria-pressed': n === days ? 'true' : 'false', 'data-days': n }, `${n} days`),
+    h(
+      'button',
+      { type: 'button', class: 'segment', 'aria-pressed': n === days ? 'true' : 'false', 'data-days': n },
+      `${n} days`,
+    ),
   );
   const summary = h('p', { class: 'chart-summary', id: uid('trend-summary') });
   const chartHost = h('div', { class: 'chart', role: 'img', 'aria-labelledby': summary.id });
   const table = h('div', {});
-  const details = h('details', { class: 'chart-data' }, h('summary', {}, 'Show the numbers'), scrollRegion('Daily token counts', table));
+  const details = h(
+    'details',
+    { class: 'chart-data' },
+    h('summary', {}, 'Show the numbers'),
+    scrollRegion('Daily token counts', table),
+  );
   const errors = h('div', {});
   const figure = h('figure', { class: 'trend' }, chartHost, h('figcaption', {}, summary));
   // Nothing to show (or to expand) until the first answer arrives.
@@ -125,7 +141,13 @@ async function trendPanel(ctx: ViewContext, slot: HTMLElement): Promise<void> {
     }
   };
   for (const b of buttons) b.addEventListener('click', () => void load(Number(b.dataset.days)));
-  replace(slot, h('div', { class: 'segments', role: 'group', 'aria-label': 'Range' }, ...buttons), errors, figure, details);
+  replace(
+    slot,
+    h('div', { class: 'segments', role: 'group', 'aria-label': 'Range' }, ...buttons),
+    errors,
+    figure,
+    details,
+  );
   await load(days);
 }
 
@@ -142,7 +164,9 @@ function heatmapPanel(map: ActivityHeatmap, signal: AbortSignal): Node {
   }
   const narrow = matchMedia(NARROW);
   const region = scrollRegion('Activity heatmap', heatmapTable(map, { tall: narrow.matches }));
-  narrow.addEventListener('change', () => region.replaceChildren(heatmapTable(map, { tall: narrow.matches })), { signal });
+  narrow.addEventListener('change', () => region.replaceChildren(heatmapTable(map, { tall: narrow.matches })), {
+    signal,
+  });
   return h('div', {}, h('p', { class: 'chart-summary' }, describeHeatmap(map)), region, legend());
 }
 
@@ -173,7 +197,13 @@ function agentUsagePanel(usage: AgentUsage): Node {
       h(
         'thead',
         {},
-        h('tr', {}, h('th', { scope: 'col' }, 'Agent'), h('th', { scope: 'col', class: 'num' }, 'Tokens'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Share'))),
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Agent'),
+          h('th', { scope: 'col', class: 'num' }, 'Tokens'),
+          h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Share')),
+        ),
       ),
       h(
         'tbody',
@@ -184,7 +214,11 @@ function agentUsagePanel(usage: AgentUsage): Node {
             { 'data-agent-id': a.agent_id },
             h('th', { scope: 'row' }, a.name),
             h('td', { class: 'num' }, formatNumber(a.token_count)),
-            h('td', { class: 'bar-cell' }, h('progress', { max, value: a.token_count, 'aria-hidden': 'true', tabindex: -1 })),
+            h(
+              'td',
+              { class: 'bar-cell' },
+              h('progress', { max, value: a.token_count, 'aria-hidden': 'true', tabindex: -1 }),
+            ),
           ),
         ),
       ),

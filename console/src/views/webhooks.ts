@@ -17,7 +17,11 @@ export const webhooksView: View = async (ctx, main) => {
   replace(
     main,
     h('div', { class: 'view-head' }, h('h1', { tabindex: -1 }, 'Webhooks')),
-    h('p', { class: 'lead' }, 'Subscriptions receive signed events (Standard Webhooks). Deliveries are retried on failure.'),
+    h(
+      'p',
+      { class: 'lead' },
+      'Subscriptions receive signed events (Standard Webhooks). Deliveries are retried on failure.',
+    ),
     list,
   );
   await fill(list, ctx, 'webhooks', () => loadWebhooks(ctx));
@@ -38,7 +42,14 @@ async function loadWebhooks(ctx: ViewContext): Promise<Node> {
       const deliveries = h('div', {});
       wrap.append(subscription(w, deliveries));
       await fill(deliveries, ctx, 'deliveries', async () =>
-        deliveryTable(w, (await ctx.api.get<{ data: WebhookDelivery[] }>(`/v1/webhooks/${encodeURIComponent(w.id)}/deliveries?limit=${RECENT}`)).data),
+        deliveryTable(
+          w,
+          (
+            await ctx.api.get<{ data: WebhookDelivery[] }>(
+              `/v1/webhooks/${encodeURIComponent(w.id)}/deliveries?limit=${RECENT}`,
+            )
+          ).data,
+        ),
       );
     }),
   );
@@ -46,7 +57,9 @@ async function loadWebhooks(ctx: ViewContext): Promise<Node> {
 }
 
 function subscription(w: Webhook, deliveries: HTMLElement): HTMLElement {
-  const state = w.active ? badge('active', 'Active') : badge('disabled', w.disabled_reason ? `Disabled: ${w.disabled_reason.replaceAll('_', ' ')}` : 'Paused');
+  const state = w.active
+    ? badge('active', 'Active')
+    : badge('disabled', w.disabled_reason ? `Disabled: ${w.disabled_reason.replaceAll('_', ' ')}` : 'Paused');
   return h(
     'section',
     { class: 'card webhook', 'data-webhook-id': w.id },
@@ -67,7 +80,8 @@ function subscription(w: Webhook, deliveries: HTMLElement): HTMLElement {
 }
 
 function deliveryTable(w: Webhook, rows: WebhookDelivery[]): Node {
-  if (rows.length === 0) return h('p', { class: 'muted' }, 'No deliveries yet: they appear when a subscribed event happens.');
+  if (rows.length === 0)
+    return h('p', { class: 'muted' }, 'No deliveries yet: they appear when a subscribed event happens.');
   return stackTable(
     `Recent deliveries to ${w.name}`,
     ['Event', 'Status', 'HTTP status', 'Attempts', 'Created', 'Delivered or next try'],

@@ -1,13 +1,22 @@
 // Node-side helpers for the browser tests: the Worker's API over HTTP, and seeding analytics rows with `pg`.
-import { inject } from 'vitest';
+
 import pg from 'pg';
+import { inject } from 'vitest';
 
 export const origin = () => inject('consoleOrigin');
 
-export async function apiCall<T = any>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function apiCall<T = any>(
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${origin()}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -76,7 +85,13 @@ export async function seedAnalytics(t: Tenant, agentIds: string[]): Promise<void
           await client.query(
             `INSERT INTO analytics_events (organization_id, date, hour, metric_type, count) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (organization_id, metric_type, date, hour) DO UPDATE SET count = EXCLUDED.count`,
-            [t.organization_id, utcDay(d), hour, `agent:${agentId}:token_issued`, 1 + ((d + hour + i * 3) % 7) * (i + 1)],
+            [
+              t.organization_id,
+              utcDay(d),
+              hour,
+              `agent:${agentId}:token_issued`,
+              1 + ((d + hour + i * 3) % 7) * (i + 1),
+            ],
           );
         }
       }

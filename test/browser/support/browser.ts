@@ -3,8 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { describe, inject } from 'vitest';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** `describe` for tests that need the browser: skipped when the global setup found none (it said why). */
 export const describeInBrowser = describe.skipIf(!inject('chromiumPath'));

@@ -20,8 +20,7 @@ export async function goTo(page: Page, view: 'Agents' | 'Usage' | 'Compliance' |
 }
 
 /** What the tab keeps in sessionStorage (the test checks the key is there, and gone after sign-out). */
-export const sessionEntries = (page: Page) =>
-  page.evaluate<Array<[string, string]>>('Object.entries(sessionStorage)');
+export const sessionEntries = (page: Page) => page.evaluate<Array<[string, string]>>('Object.entries(sessionStorage)');
 
 /** Text of every role=alert on the page. */
 export const alerts = (page: Page) => page.getByRole('alert').allInnerTexts();

@@ -4,10 +4,10 @@
 // process reach a Durable Object (the tests spend a tenant's daily calls through it). It measures nothing.
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { startStack, type Stack } from '../../../scripts/stack/index.ts';
 import { buildBundle } from '../../../bench/bundle.ts';
+import { type Stack, startStack } from '../../../scripts/stack/index.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 

@@ -1,17 +1,24 @@
 // Global setup of the browser tests (Node): the real stack and the deploy bundle in workerd with the
 // console's static assets (console-worker.ts), a webhook receiver, and a small control
 // server through which tests reach what lives in this process (the TenantLimiter Durable Object).
+
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
-import { startConsoleWorker, type ConsoleWorker } from './console-worker.ts';
-import { createThrowawayDatabase, dropDatabase, pingPostgres, throwawayDatabaseName, withDatabase } from '../../../scripts/stack/postgres.ts';
-import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
-import { findChromium, INSTALL_HINT } from './find-chromium.ts';
-import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from '../../support/test-clock.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+import {
+  createThrowawayDatabase,
+  dropDatabase,
+  pingPostgres,
+  throwawayDatabaseName,
+  withDatabase,
+} from '../../../scripts/stack/postgres.ts';
+import { startWebhookReceivers, type WebhookReceivers } from '../../support/servers/webhook-receivers.ts';
+import { CLOCK_OFFSET_VAR, offsetClock, parseOffset } from '../../support/test-clock.ts';
+import { type ConsoleWorker, startConsoleWorker } from './console-worker.ts';
+import { findChromium, INSTALL_HINT } from './find-chromium.ts';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -45,11 +52,16 @@ let control: http.Server | undefined;
 function startControl(w: ConsoleWorker, token: string, clock: { now(): Date }): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
-      if (req.headers.authorization !== `Bearer ${token}`) throw Object.assign(new Error('unauthorized'), { status: 401 });
-      if (req.method !== 'POST' || req.url !== '/limiter/spend') throw Object.assign(new Error('not found'), { status: 404 });
+      if (req.headers.authorization !== `Bearer ${token}`)
+        throw Object.assign(new Error('unauthorized'), { status: 401 });
+      if (req.method !== 'POST' || req.url !== '/limiter/spend')
+        throw Object.assign(new Error('not found'), { status: 404 });
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const { organization_id, limit } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { organization_id: string; limit: number };
+      const { organization_id, limit } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        organization_id: string;
+        limit: number;
+      };
       const ns = await w.mf.getDurableObjectNamespace('TENANT_LIMITER');
       const stub = (ns as unknown as DurableObjectNamespace<TenantLimiter>).getByName(organization_id);
       const now = clock.now().getTime();
@@ -62,7 +74,9 @@ function startControl(w: ConsoleWorker, token: string, clock: { now(): Date }): 
       }
       res.writeHead(204).end();
     } catch (err) {
-      res.writeHead((err as { status?: number }).status ?? 500, { 'content-type': 'text/plain' }).end(String((err as Error).message));
+      res
+        .writeHead((err as { status?: number }).status ?? 500, { 'content-type': 'text/plain' })
+        .end(String((err as Error).message));
     }
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -77,7 +91,8 @@ function lookForChromium(project: TestProject): boolean {
   project.provide('chromiumPath', found.path ?? '');
   if (found.path) return true;
   const why = `no Chromium found; ${INSTALL_HINT}`;
-  if (process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 and ${why} (looked at ${found.looked.join(', ')})`);
+  if (process.env.REQUIRE_BROWSER === '1')
+    throw new Error(`REQUIRE_BROWSER=1 and ${why} (looked at ${found.looked.join(', ')})`);
   console.log(`browser tests skipped: ${why} (looked at ${found.looked.join(', ')})`);
   // The summary reporter repeats it on the run's last line.
   process.env.AIDP_SKIPPED_NOTE = `browser tests skipped: ${why}`;

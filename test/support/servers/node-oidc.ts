@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { freePort } from '../../../scripts/stack/free-port.ts';
-import { startNodeOidc, type NodeOidcHandle } from '../../../scripts/stack/node-oidc.ts';
+import { type NodeOidcHandle, startNodeOidc } from '../../../scripts/stack/node-oidc.ts';
 import { startVaultStandIn, type VaultStandIn } from './vault-kv.ts';
 
 /** Tests call the Worker at https://idp.test; the issuer is the public URL through it. */

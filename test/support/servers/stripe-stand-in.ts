@@ -16,8 +16,9 @@
 //        the next `times` session requests for that organization (or fetches of the subscription with that
 //        id) fail with `status` before any work is done
 //        (like a gateway error: nothing is saved under the idempotency key, so a retry can succeed).
-import http from 'node:http';
+
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../../../scripts/stack/free-port.ts';
 import { readBody } from './read-body.ts';
@@ -98,7 +99,9 @@ export function parseStripeForm(body: string): Params {
   return arrays(root) as Params;
 }
 
-const stripeError = (type: string, message: string, extra: Record<string, string> = {}) => ({ error: { type, message, ...extra } });
+const stripeError = (type: string, message: string, extra: Record<string, string> = {}) => ({
+  error: { type, message, ...extra },
+});
 
 export interface StripeStandIn {
   url: string;
@@ -114,19 +117,34 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
 
   function createSession(params: Params): { status: number; json: unknown } {
     const mode = params.mode;
-    if (typeof mode !== 'string') return { status: 400, json: stripeError('invalid_request_error', 'Missing required param: mode.', { code: 'parameter_missing', param: 'mode' }) };
+    if (typeof mode !== 'string')
+      return {
+        status: 400,
+        json: stripeError('invalid_request_error', 'Missing required param: mode.', {
+          code: 'parameter_missing',
+          param: 'mode',
+        }),
+      };
     if (!['payment', 'setup', 'subscription'].includes(mode)) {
       return { status: 400, json: stripeError('invalid_request_error', `Invalid mode: ${mode}`, { param: 'mode' }) };
     }
     const items = Array.isArray(params.line_items) ? (params.line_items as Params[]) : [];
     if (mode === 'subscription' && items.length === 0) {
-      return { status: 400, json: stripeError('invalid_request_error', 'line_items is required in subscription mode.', { param: 'line_items' }) };
+      return {
+        status: 400,
+        json: stripeError('invalid_request_error', 'line_items is required in subscription mode.', {
+          param: 'line_items',
+        }),
+      };
     }
     for (const [i, item] of items.entries()) {
       if (typeof item.price !== 'string' || !knownPrices.has(item.price)) {
         return {
           status: 400,
-          json: stripeError('invalid_request_error', `No such price: '${String(item.price)}'`, { code: 'resource_missing', param: `line_items[${i}][price]` }),
+          json: stripeError('invalid_request_error', `No such price: '${String(item.price)}'`, {
+            code: 'resource_missing',
+            param: `line_items[${i}][price]`,
+          }),
         };
       }
     }
@@ -160,7 +178,11 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
       const url = new URL(req.url ?? '/', 'http://stripe');
       const body = await readBody(req);
       const send = (status: number, json: unknown, headers: Record<string, string> = {}) => {
-        res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${randomBytes(8).toString('hex')}`, ...headers });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'request-id': `req_${randomBytes(8).toString('hex')}`,
+          ...headers,
+        });
         res.end(JSON.stringify(json));
       };
 
@@ -180,7 +202,13 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
       const subscriptionPath = /^\/(__control|v1)\/subscriptions\/([^/]+)$/.exec(url.pathname);
       if (subscriptionPath?.[1] === '__control' && req.method === 'PUT') {
         const id = decodeURIComponent(subscriptionPath[2]!);
-        const s = JSON.parse(body) as { status: string; metadata?: Record<string, string>; customer?: string; price?: string; current_period_end?: number };
+        const s = JSON.parse(body) as {
+          status: string;
+          metadata?: Record<string, string>;
+          customer?: string;
+          price?: string;
+          current_period_end?: number;
+        };
         const periodEnd = s.current_period_end ?? Math.floor(Date.now() / 1000) + 30 * 86_400;
         subscriptions.set(id, {
           id,
@@ -188,7 +216,17 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
           status: s.status,
           customer: s.customer ?? `cus_${id}`,
           metadata: s.metadata ?? {},
-          items: { object: 'list', data: [{ id: `si_${id}`, object: 'subscription_item', current_period_end: periodEnd, price: { id: s.price ?? 'price_unknown', object: 'price' } }] },
+          items: {
+            object: 'list',
+            data: [
+              {
+                id: `si_${id}`,
+                object: 'subscription_item',
+                current_period_end: periodEnd,
+                price: { id: s.price ?? 'price_unknown', object: 'price' },
+              },
+            ],
+          },
           livemode: false,
         });
         res.writeHead(204).end();
@@ -228,7 +266,13 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
         const sub = subscriptions.get(id);
         const [status, json] = sub
           ? [200, sub]
-          : [404, stripeError('invalid_request_error', `No such subscription: '${id}'`, { code: 'resource_missing', param: 'id' })];
+          : [
+              404,
+              stripeError('invalid_request_error', `No such subscription: '${id}'`, {
+                code: 'resource_missing',
+                param: 'id',
+              }),
+            ];
         record(status, false, json);
         return send(status, json);
       }
@@ -237,7 +281,8 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
         record(404, false, json);
         return send(404, json);
       }
-      const failure = typeof params.client_reference_id === 'string' ? failures.get(params.client_reference_id) : undefined;
+      const failure =
+        typeof params.client_reference_id === 'string' ? failures.get(params.client_reference_id) : undefined;
       if (failure && failure.times > 0) {
         failure.times--;
         const json = stripeError(failure.type, failure.message);
@@ -264,7 +309,9 @@ export async function startStripeStandIn(plan: StripePlan): Promise<StripeStandI
       record(result.status, false, result.json);
       return send(result.status, result.json, idempotencyKey ? { 'idempotency-key': idempotencyKey } : {});
     } catch (err) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(stripeError('api_error', String(err))));
+      res
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify(stripeError('api_error', String(err))));
     }
   });
   await new Promise<void>((resolve) => server.listen(plan.port, '127.0.0.1', resolve));

@@ -60,7 +60,10 @@ export async function startVaultStandIn(opts: { token: string; mount?: string; p
   const metadataOf = (versions: Version[]) => ({
     current_version: versions.length,
     versions: Object.fromEntries(
-      versions.map((v, i) => [String(i + 1), { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed }]),
+      versions.map((v, i) => [
+        String(i + 1),
+        { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed },
+      ]),
     ),
   });
 
@@ -78,7 +81,9 @@ export async function startVaultStandIn(opts: { token: string; mount?: string; p
               p,
               {
                 current_version: versions.length,
-                versions: Object.fromEntries(versions.map((v, i) => [String(i + 1), { data: v.data, deleted: v.deletion_time !== '' }])),
+                versions: Object.fromEntries(
+                  versions.map((v, i) => [String(i + 1), { data: v.data, deleted: v.deletion_time !== '' }]),
+                ),
               },
             ]),
           ),
@@ -91,7 +96,9 @@ export async function startVaultStandIn(opts: { token: string; mount?: string; p
       return json(res, 404, { errors: [] });
     }
     if (req.method === 'GET' && url.pathname === '/v1/sys/health') {
-      return outage ? json(res, 503, { sealed: true }) : json(res, 200, { initialized: true, sealed: false, standby: false });
+      return outage
+        ? json(res, 503, { sealed: true })
+        : json(res, 200, { initialized: true, sealed: false, standby: false });
     }
     const record = (entry: Omit<VaultRecorded, 'status'>, status: number, out?: unknown) => {
       log.push({ ...entry, status });
@@ -118,22 +125,43 @@ export async function startVaultStandIn(opts: { token: string; mount?: string; p
       }
       const list = versions ?? [];
       if (parsed.options?.cas !== undefined && parsed.options.cas !== list.length) {
-        return record({ method: req.method, kind, path }, 400, { errors: ['check-and-set parameter did not match the current version'] });
+        return record({ method: req.method, kind, path }, 400, {
+          errors: ['check-and-set parameter did not match the current version'],
+        });
       }
-      const v: Version = { data: parsed.data as Record<string, unknown>, created_time: new Date().toISOString(), deletion_time: '', destroyed: false };
+      const v: Version = {
+        data: parsed.data as Record<string, unknown>,
+        created_time: new Date().toISOString(),
+        deletion_time: '',
+        destroyed: false,
+      };
       list.push(v);
       store.set(path, list);
       return record({ method: req.method, kind, path, version: list.length, data: v.data }, 200, {
-        data: { created_time: v.created_time, deletion_time: '', destroyed: false, version: list.length, custom_metadata: null },
+        data: {
+          created_time: v.created_time,
+          deletion_time: '',
+          destroyed: false,
+          version: list.length,
+          custom_metadata: null,
+        },
       });
     }
     if (kind === 'data' && req.method === 'GET') {
-      const wanted = url.searchParams.has('version') ? Number(url.searchParams.get('version')) : versions?.length ?? 0;
-      const n = wanted === 0 ? versions?.length ?? 0 : wanted;
+      const wanted = url.searchParams.has('version')
+        ? Number(url.searchParams.get('version'))
+        : (versions?.length ?? 0);
+      const n = wanted === 0 ? (versions?.length ?? 0) : wanted;
       const v = versions?.[n - 1];
       if (!v) return record({ method: 'GET', kind, path, version: n }, 404, { errors: [] });
-      const metadata = { created_time: v.created_time, deletion_time: v.deletion_time, destroyed: v.destroyed, version: n };
-      if (v.deletion_time || v.destroyed) return record({ method: 'GET', kind, path, version: n }, 404, { data: { data: null, metadata } });
+      const metadata = {
+        created_time: v.created_time,
+        deletion_time: v.deletion_time,
+        destroyed: v.destroyed,
+        version: n,
+      };
+      if (v.deletion_time || v.destroyed)
+        return record({ method: 'GET', kind, path, version: n }, 404, { data: { data: null, metadata } });
       return record({ method: 'GET', kind, path, version: n }, 200, { data: { data: v.data, metadata } });
     }
     if (kind === 'data' && req.method === 'DELETE') {

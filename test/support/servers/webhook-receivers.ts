@@ -55,7 +55,13 @@ export async function startWebhookReceivers(port = 0): Promise<WebhookReceivers>
         const answer = script.sequence.shift() ?? script.otherwise;
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-        list.push({ method: req.method, path: url.pathname, headers, body, answered: 'hang' in answer ? 'hang' : answer.status });
+        list.push({
+          method: req.method,
+          path: url.pathname,
+          headers,
+          body,
+          answered: 'hang' in answer ? 'hang' : answer.status,
+        });
         if ('hang' in answer) return; // never answer
         res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
         res.end(`receiver ${name}: ${answer.status}`);

@@ -3,7 +3,10 @@ import { ADMIN_TOKEN, agentInput, call, createAgent, createOrg, expectProblem, j
 
 describe('organizations (operator)', () => {
   it('creates an organization and shows its API key once', async () => {
-    const res = await call('POST', '/v1/admin/organizations', { token: ADMIN_TOKEN, body: { name: 'Acme', tier: 'pro' } });
+    const res = await call('POST', '/v1/admin/organizations', {
+      token: ADMIN_TOKEN,
+      body: { name: 'Acme', tier: 'pro' },
+    });
     expect(res.status).toBe(201);
     const org = await json(res);
     expect(org).toMatchObject({ name: 'Acme', tier: 'pro' });
@@ -34,7 +37,11 @@ describe('organizations (operator)', () => {
   it('validates the body', async () => {
     const bad = [{}, { name: '' }, { name: 'x', tier: 'platinum' }, { name: 'x', extra: 1 }, { name: 42 }];
     for (const body of bad) {
-      const p = await expectProblem(await call('POST', '/v1/admin/organizations', { token: ADMIN_TOKEN, body }), 400, 'validation_failed');
+      const p = await expectProblem(
+        await call('POST', '/v1/admin/organizations', { token: ADMIN_TOKEN, body }),
+        400,
+        'validation_failed',
+      );
       expect(p.errors.length).toBeGreaterThan(0);
     }
   });
@@ -43,7 +50,11 @@ describe('organizations (operator)', () => {
 describe('agents', () => {
   it('creates, reads, lists, updates and decommissions an agent', async () => {
     const org = await createOrg();
-    const created = await createAgent(org, { ...agentInput(1), endpoint: 'https://agent.example.com', version: '1.2.0' });
+    const created = await createAgent(org, {
+      ...agentInput(1),
+      endpoint: 'https://agent.example.com',
+      version: '1.2.0',
+    });
     expect(created).toMatchObject({
       organization_id: org.organization_id,
       email: 'agent1@example.com',
@@ -114,7 +125,10 @@ describe('credentials', () => {
   it('issues a secret once, lists without it, and revokes', async () => {
     const org = await createOrg();
     const agent = await createAgent(org);
-    const res = await call('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: { expires_in_days: 30 } });
+    const res = await call('POST', `/v1/agents/${agent.agent_id}/credentials`, {
+      token: org.api_key,
+      body: { expires_in_days: 30 },
+    });
     expect(res.status).toBe(201);
     const cred = await json(res);
     expect(cred.client_id).toBe(agent.agent_id);
@@ -130,7 +144,9 @@ describe('credentials', () => {
     expect(list.data).toHaveLength(1);
     expect(list.data[0]).toMatchObject({ credential_id: cred.credential_id, status: 'active', revoked_at: null });
 
-    const del = await call('DELETE', `/v1/agents/${agent.agent_id}/credentials/${cred.credential_id}`, { token: org.api_key });
+    const del = await call('DELETE', `/v1/agents/${agent.agent_id}/credentials/${cred.credential_id}`, {
+      token: org.api_key,
+    });
     expect(del.status).toBe(204);
     const after = await json(await call('GET', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key }));
     expect(after.data[0].status).toBe('revoked');
@@ -148,7 +164,12 @@ describe('credentials', () => {
   it('validates expires_in_days', async () => {
     const org = await createOrg();
     const agent = await createAgent(org);
-    for (const body of [{ expires_in_days: 0 }, { expires_in_days: 1.5 }, { expires_in_days: '3' }, { expires_in_days: 99999 }]) {
+    for (const body of [
+      { expires_in_days: 0 },
+      { expires_in_days: 1.5 },
+      { expires_in_days: '3' },
+      { expires_in_days: 99999 },
+    ]) {
       await expectProblem(
         await call('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body }),
         400,

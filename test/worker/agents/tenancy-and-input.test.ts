@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { agentInput, call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 import { sql } from '../../support/db.ts';
+import { agentInput, call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 describe('tenant isolation', () => {
   it("makes another tenant's agent and credentials a 404 on every route", async () => {
@@ -45,21 +45,34 @@ describe('tenant isolation', () => {
 describe('bad input never yields a 500', () => {
   it('malformed JSON', async () => {
     const org = await createOrg();
-    await expectProblem(await call('POST', '/v1/agents', { token: org.api_key, rawBody: '{"email": ' }), 400, 'malformed_json');
+    await expectProblem(
+      await call('POST', '/v1/agents', { token: org.api_key, rawBody: '{"email": ' }),
+      400,
+      'malformed_json',
+    );
   });
 
   it('wrong types and missing fields list the offending fields', async () => {
     const org = await createOrg();
     const p = await expectProblem(
-      await call('POST', '/v1/agents', { token: org.api_key, body: { ...agentInput(), capabilities: 'search', email: 7 } }),
+      await call('POST', '/v1/agents', {
+        token: org.api_key,
+        body: { ...agentInput(), capabilities: 'search', email: 7 },
+      }),
       400,
       'validation_failed',
     );
     const paths = p.errors.map((e: { path: string }) => e.path);
     expect(paths).toContain('capabilities');
     expect(paths).toContain('email');
-    const missing = await expectProblem(await call('POST', '/v1/agents', { token: org.api_key, body: {} }), 400, 'validation_failed');
-    expect(missing.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['email', 'owner', 'agent_type']));
+    const missing = await expectProblem(
+      await call('POST', '/v1/agents', { token: org.api_key, body: {} }),
+      400,
+      'validation_failed',
+    );
+    expect(missing.errors.map((e: { path: string }) => e.path)).toEqual(
+      expect.arrayContaining(['email', 'owner', 'agent_type']),
+    );
   });
 
   it('unknown fields', async () => {
@@ -71,16 +84,27 @@ describe('bad input never yields a 500', () => {
     );
     const agent = await createAgent(org);
     await expectProblem(
-      await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { organization_id: crypto.randomUUID() } }),
+      await call('PATCH', `/v1/agents/${agent.agent_id}`, {
+        token: org.api_key,
+        body: { organization_id: crypto.randomUUID() },
+      }),
       400,
       'validation_failed',
     );
-    await expectProblem(await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: {} }), 400, 'validation_failed');
+    await expectProblem(
+      await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: {} }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('a non-UUID id', async () => {
     const org = await createOrg();
-    const paths = ['/v1/agents/not-a-uuid', "/v1/agents/1'%20OR%20'1'='1", `/v1/agents/${crypto.randomUUID()}/credentials/xyz`];
+    const paths = [
+      '/v1/agents/not-a-uuid',
+      "/v1/agents/1'%20OR%20'1'='1",
+      `/v1/agents/${crypto.randomUUID()}/credentials/xyz`,
+    ];
     for (const path of paths) {
       const method = path.endsWith('xyz') ? 'DELETE' : 'GET';
       await expectProblem(await call(method, path, { token: org.api_key }), 400, 'validation_failed');
@@ -89,19 +113,31 @@ describe('bad input never yields a 500', () => {
 
   it('an unknown agent id', async () => {
     const org = await createOrg();
-    await expectProblem(await call('GET', `/v1/agents/${crypto.randomUUID()}`, { token: org.api_key }), 404, 'not_found');
+    await expectProblem(
+      await call('GET', `/v1/agents/${crypto.randomUUID()}`, { token: org.api_key }),
+      404,
+      'not_found',
+    );
   });
 
   it('a body over 1 MiB', async () => {
     const org = await createOrg();
     const big = JSON.stringify({ ...agentInput(), owner: 'x'.repeat(1024 * 1024 + 10) });
-    await expectProblem(await call('POST', '/v1/agents', { token: org.api_key, rawBody: big }), 413, 'payload_too_large');
+    await expectProblem(
+      await call('POST', '/v1/agents', { token: org.api_key, rawBody: big }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('a missing, malformed or wrong key', async () => {
     const org = await createOrg();
     await expectProblem(await call('GET', '/v1/agents'), 401, 'unauthorized');
-    await expectProblem(await call('GET', '/v1/agents', { headers: { authorization: 'Basic abc' } }), 401, 'unauthorized');
+    await expectProblem(
+      await call('GET', '/v1/agents', { headers: { authorization: 'Basic abc' } }),
+      401,
+      'unauthorized',
+    );
     await expectProblem(await call('GET', '/v1/agents', { token: 'garbage' }), 401, 'unauthorized');
     const wrong = org.api_key.slice(0, -4) + (org.api_key.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     await expectProblem(await call('GET', '/v1/agents', { token: wrong }), 401, 'unauthorized');
@@ -149,7 +185,9 @@ describe('secrets', () => {
       expect(Number(hits[0]!.n)).toBe(0);
     }
     // Only hashes are stored.
-    const [row] = await sql<{ secret_hash: string }>('SELECT secret_hash FROM credentials WHERE credential_id = $1', [cred.credential_id]);
+    const [row] = await sql<{ secret_hash: string }>('SELECT secret_hash FROM credentials WHERE credential_id = $1', [
+      cred.credential_id,
+    ]);
     expect(row!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AnalyticsService, MAX_TREND_DAYS } from '../../../worker/features/analytics/analytics.service.ts';
 import { Db } from '../../../worker/platform/db.ts';
+import { bindings, clockedApp, MovableClock, testNow, withDb } from '../../support/clocked-app.ts';
 import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp, testNow, withDb } from '../../support/clocked-app.ts';
 
 // A fixed "now" for the queries: Wednesday 2026-03-18, 12:00 UTC.
 const NOW = '2026-03-18T12:00:00.000Z';
@@ -11,7 +11,8 @@ const clock = new MovableClock(NOW);
 const app = clockedApp(clock);
 
 const DAY = 86_400_000;
-const daysBefore = (date: string, n: number) => new Date(Date.parse(`${date}T00:00:00Z`) - n * DAY).toISOString().slice(0, 10);
+const daysBefore = (date: string, n: number) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) - n * DAY).toISOString().slice(0, 10);
 
 type Row = [date: string, hour: number, metric: string, count: number];
 async function seed(orgId: string, rows: Row[]) {
@@ -61,7 +62,8 @@ describe('GET /v1/analytics/tokens', () => {
 
   it('clamps days to 1..90 and defaults to 30', async () => {
     const org = await createOrg();
-    const series = async (q: string) => (await json(await app('GET', `/v1/analytics/tokens${q}`, { token: org.api_key }))) as any;
+    const series = async (q: string) =>
+      (await json(await app('GET', `/v1/analytics/tokens${q}`, { token: org.api_key }))) as any;
     const max = await series('?days=365');
     expect(max.days).toBe(MAX_TREND_DAYS);
     expect(max.series).toHaveLength(90);
@@ -86,15 +88,18 @@ describe('GET /v1/analytics/tokens', () => {
     ]);
   });
 
-  it.each(['abc', '-1', '1.5', '1e3', '', '366', '99999999999999999999', '0x10'])('rejects days=%s with 400', async (days) => {
-    const org = await createOrg();
-    const body = await expectProblem(
-      await app('GET', `/v1/analytics/tokens?days=${encodeURIComponent(days)}`, { token: org.api_key }),
-      400,
-      'validation_failed',
-    );
-    expect(body.errors.map((e: { path: string }) => e.path)).toEqual(['days']);
-  });
+  it.each(['abc', '-1', '1.5', '1e3', '', '366', '99999999999999999999', '0x10'])(
+    'rejects days=%s with 400',
+    async (days) => {
+      const org = await createOrg();
+      const body = await expectProblem(
+        await app('GET', `/v1/analytics/tokens?days=${encodeURIComponent(days)}`, { token: org.api_key }),
+        400,
+        'validation_failed',
+      );
+      expect(body.errors.map((e: { path: string }) => e.path)).toEqual(['days']);
+    },
+  );
 });
 
 describe('GET /v1/analytics/agent-activity', () => {
@@ -198,8 +203,12 @@ describe('recording', () => {
     const created = await app('POST', '/v1/agents', { token: org.api_key, body: agentInput(7) });
     expect(created.status).toBe(201);
     const agent = await json(created);
-    expect((await app('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { version: '2' } })).status).toBe(200);
-    expect((await app('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} })).status).toBe(201);
+    expect(
+      (await app('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { version: '2' } })).status,
+    ).toBe(200);
+    expect(
+      (await app('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} })).status,
+    ).toBe(201);
     // clockedApp waits for waitUntil work, so the writes have settled.
     expect(await metricRows(org.organization_id, 'agent:%')).toEqual([
       { metric_type: `agent:${agent.agent_id}:created`, count: '1' },
@@ -262,9 +271,14 @@ describe('recording', () => {
       const res = await app('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} });
       expect(res.status).toBe(201);
       expect((await json(res)).client_secret).toMatch(/^aidp_cs_/);
-      const patched = await app('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { version: '3' } });
+      const patched = await app('PATCH', `/v1/agents/${agent.agent_id}`, {
+        token: org.api_key,
+        body: { version: '3' },
+      });
       expect(patched.status).toBe(200);
-      const logged = errors.mock.calls.map(([line]) => String(line)).filter((l) => l.includes('analytics write failed'));
+      const logged = errors.mock.calls
+        .map(([line]) => String(line))
+        .filter((l) => l.includes('analytics write failed'));
       expect(logged).toHaveLength(2);
       expect(logged[0]).toContain('analytics is down');
       expect(logged[0]).not.toContain(agent.agent_id);
@@ -276,6 +290,8 @@ describe('recording', () => {
       });
     }
     // Only the creation, recorded before the failure began.
-    expect((await metricRows(org.organization_id, 'agent:%')).map((r) => r.metric_type)).toEqual([`agent:${agent.agent_id}:created`]);
+    expect((await metricRows(org.organization_id, 'agent:%')).map((r) => r.metric_type)).toEqual([
+      `agent:${agent.agent_id}:created`,
+    ]);
   });
 });

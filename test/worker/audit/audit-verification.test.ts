@@ -1,14 +1,16 @@
 // Audit hash chain: the events API, verification against direct tampering in Postgres, checkpoints, isolation.
 import { describe, expect, it } from 'vitest';
-import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
+import { type AuditRow, computeAuditHash, GENESIS_HASH } from '../../../worker/features/audit/audit.service.ts';
 import { sql, testDb } from '../../support/db.ts';
-import { computeAuditHash, GENESIS_HASH, type AuditRow } from '../../../worker/features/audit/audit.service.ts';
+import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 async function events(org: Org): Promise<AuditRow[]> {
   const out: AuditRow[] = [];
   let cursor: string | null = null;
   do {
-    const res = await call('GET', `/v1/audit/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { token: org.api_key });
+    const res = await call('GET', `/v1/audit/events?limit=100${cursor ? `&cursor=${cursor}` : ''}`, {
+      token: org.api_key,
+    });
     expect(res.status).toBe(200);
     const page = await json(res);
     out.push(...page.data);
@@ -35,7 +37,10 @@ async function orgWithChain(): Promise<{ org: Org; chain: AuditRow[] }> {
   const org = await createOrg('pro');
   const agents = [];
   for (let i = 0; i < 3; i++) agents.push(await createAgent(org, agentInput(i)));
-  const res = await call('PATCH', `/v1/agents/${agents[0].agent_id}`, { token: org.api_key, body: { owner: 'new-owner' } });
+  const res = await call('PATCH', `/v1/agents/${agents[0].agent_id}`, {
+    token: org.api_key,
+    body: { owner: 'new-owner' },
+  });
   expect(res.status).toBe(200);
   const chain = await events(org);
   expect(chain.length).toBeGreaterThanOrEqual(5);
@@ -65,20 +70,35 @@ describe('GET /v1/audit/events', () => {
     const first = await json(await call('GET', '/v1/audit/events?limit=2', { token: org.api_key }));
     expect(first.data.map((e: AuditRow) => e.seq)).toEqual([1, 2]);
     expect(first.next_cursor).toEqual(expect.any(String));
-    const second = await json(await call('GET', `/v1/audit/events?limit=2&cursor=${first.next_cursor}`, { token: org.api_key }));
+    const second = await json(
+      await call('GET', `/v1/audit/events?limit=2&cursor=${first.next_cursor}`, { token: org.api_key }),
+    );
     expect(second.data.map((e: AuditRow) => e.seq)).toEqual([3, 4]);
     const all = await json(await call('GET', '/v1/audit/events?limit=100', { token: org.api_key }));
     expect(all.data).toHaveLength(chain.length);
     expect(all.next_cursor).toBeNull();
     for (const bad of ['nope', 'c2VxOi0x', '%%%']) {
-      await expectProblem(await call('GET', `/v1/audit/events?cursor=${bad}`, { token: org.api_key }), 400, 'validation_failed');
+      await expectProblem(
+        await call('GET', `/v1/audit/events?cursor=${bad}`, { token: org.api_key }),
+        400,
+        'validation_failed',
+      );
     }
-    await expectProblem(await call('GET', '/v1/audit/events?limit=0', { token: org.api_key }), 400, 'validation_failed');
+    await expectProblem(
+      await call('GET', '/v1/audit/events?limit=0', { token: org.api_key }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('is described in the OpenAPI document', async () => {
     const doc = await json(await call('GET', '/openapi.json'));
-    for (const path of ['/v1/audit/events', '/v1/audit/verify', '/v1/compliance/report', '/v1/compliance/agent-cards']) {
+    for (const path of [
+      '/v1/audit/events',
+      '/v1/audit/verify',
+      '/v1/compliance/report',
+      '/v1/compliance/agent-cards',
+    ]) {
       expect(doc.paths[path]?.get, path).toBeDefined();
     }
   });
@@ -87,7 +107,11 @@ describe('GET /v1/audit/events', () => {
     await expectProblem(await call('GET', '/v1/audit/events'), 401, 'unauthorized');
     await expectProblem(await call('GET', '/v1/audit/verify'), 401, 'unauthorized');
     const org = await createOrg();
-    await expectProblem(await call('GET', '/v1/audit/verify?full=yes', { token: org.api_key }), 400, 'validation_failed');
+    await expectProblem(
+      await call('GET', '/v1/audit/verify?full=yes', { token: org.api_key }),
+      400,
+      'validation_failed',
+    );
   });
 });
 
@@ -95,7 +119,13 @@ describe('GET /v1/audit/verify', () => {
   it('verifies an intact chain', async () => {
     const { org, chain } = await orgWithChain();
     const v = await verify(org);
-    expect(v).toMatchObject({ verified: true, checked: chain.length, first_broken_seq: null, reason: null, full: true });
+    expect(v).toMatchObject({
+      verified: true,
+      checked: chain.length,
+      first_broken_seq: null,
+      reason: null,
+      full: true,
+    });
     expect(v.head_seq).toBe(chain.length);
     expect(v.checkpoint_seq).toBe(chain.length);
     expect((await auditSection(org)).status).toBe('pass');
@@ -114,7 +144,10 @@ describe('GET /v1/audit/verify', () => {
       name: 'an updated payload',
       target: (c) => c[2]!,
       tamper: async (org, row) => {
-        await sql(`UPDATE audit_events SET payload = payload || '{"agent_type":"forged"}' WHERE ${where}`, [org.organization_id, row.seq]);
+        await sql(`UPDATE audit_events SET payload = payload || '{"agent_type":"forged"}' WHERE ${where}`, [
+          org.organization_id,
+          row.seq,
+        ]);
       },
       brokenAt: (r) => r.seq,
       reason: 'hash_mismatch',
@@ -145,8 +178,15 @@ describe('GET /v1/audit/verify', () => {
         try {
           await db.tx(async (q) => {
             await q.query(`UPDATE audit_events SET seq = -1 WHERE ${where}`, [org.organization_id, row.seq]);
-            await q.query(`UPDATE audit_events SET seq = $2 WHERE ${where.replace('$2', '$3')}`, [org.organization_id, row.seq, row.seq + 1]);
-            await q.query(`UPDATE audit_events SET seq = $2 WHERE organization_id = $1 AND seq = -1`, [org.organization_id, row.seq + 1]);
+            await q.query(`UPDATE audit_events SET seq = $2 WHERE ${where.replace('$2', '$3')}`, [
+              org.organization_id,
+              row.seq,
+              row.seq + 1,
+            ]);
+            await q.query(`UPDATE audit_events SET seq = $2 WHERE organization_id = $1 AND seq = -1`, [
+              org.organization_id,
+              row.seq + 1,
+            ]);
           });
         } finally {
           await db.close();
@@ -192,7 +232,11 @@ describe('GET /v1/audit/verify', () => {
       name: 'a changed prev_hash',
       target: (c) => c[3]!,
       tamper: async (org, row) => {
-        await sql(`UPDATE audit_events SET prev_hash = $3 WHERE ${where}`, [org.organization_id, row.seq, 'a'.repeat(64)]);
+        await sql(`UPDATE audit_events SET prev_hash = $3 WHERE ${where}`, [
+          org.organization_id,
+          row.seq,
+          'a'.repeat(64),
+        ]);
       },
       brokenAt: (r) => r.seq,
       reason: 'prev_hash_mismatch',
@@ -289,7 +333,12 @@ describe('GET /v1/audit/verify', () => {
       const section = await auditSection(org);
       expect(section.status).toBe('fail');
       expect(section.findings).toContainEqual(
-        expect.objectContaining({ code: 'audit_chain_broken', severity: 'fail', seq: tc.brokenAt(row), reason: tc.reason }),
+        expect.objectContaining({
+          code: 'audit_chain_broken',
+          severity: 'fail',
+          seq: tc.brokenAt(row),
+          reason: tc.reason,
+        }),
       );
     });
   }
@@ -308,14 +357,26 @@ describe('verification checkpoints', () => {
     expect(m).toBeGreaterThanOrEqual(n + 2);
     const routine = await verify(org);
     // Re-checks the checkpointed event and walks the new ones.
-    expect(routine).toMatchObject({ verified: true, full: false, from_seq: n, checked: m - n + 1, head_seq: m, checkpoint_seq: m });
+    expect(routine).toMatchObject({
+      verified: true,
+      full: false,
+      from_seq: n,
+      checked: m - n + 1,
+      head_seq: m,
+      checkpoint_seq: m,
+    });
 
     // Tamper below the checkpoint: a routine verification does not walk there (the documented trade-off)...
     const target = chain[1]!;
     await sql(`UPDATE audit_events SET subject = 'forged' WHERE ${where}`, [org.organization_id, target.seq]);
     expect(await verify(org)).toMatchObject({ verified: true, full: false, checked: 1 });
     // ...a full walk does,
-    expect(await verify(org, true)).toMatchObject({ verified: false, full: true, first_broken_seq: target.seq, reason: 'hash_mismatch' });
+    expect(await verify(org, true)).toMatchObject({
+      verified: false,
+      full: true,
+      first_broken_seq: target.seq,
+      reason: 'hash_mismatch',
+    });
     // and from then on routine verifications (and the report) walk everything and keep failing.
     expect(await verify(org)).toMatchObject({ verified: false, full: true, first_broken_seq: target.seq });
     expect((await auditSection(org)).status).toBe('fail');
@@ -331,7 +392,12 @@ describe('verification checkpoints', () => {
     await verify(org);
     const last = chain[chain.length - 1]!;
     await sql(`UPDATE audit_events SET payload = '{"x":1}' WHERE ${where}`, [org.organization_id, last.seq]);
-    expect(await verify(org)).toMatchObject({ verified: false, full: false, first_broken_seq: last.seq, reason: 'hash_mismatch' });
+    expect(await verify(org)).toMatchObject({
+      verified: false,
+      full: false,
+      first_broken_seq: last.seq,
+      reason: 'hash_mismatch',
+    });
   });
 
   it('catches a chain re-forged below the checkpoint with full=true (checkpoint_mismatch)', async () => {
@@ -352,7 +418,11 @@ describe('verification checkpoints', () => {
     await sql('UPDATE organizations SET audit_head_hash = $2 WHERE organization_id = $1', [org.organization_id, prev]);
     const last = chain[chain.length - 1]!.seq;
     // Only the hash remembered at the checkpoint disagrees.
-    expect(await verify(org, true)).toMatchObject({ verified: false, first_broken_seq: last, reason: 'checkpoint_mismatch' });
+    expect(await verify(org, true)).toMatchObject({
+      verified: false,
+      first_broken_seq: last,
+      reason: 'checkpoint_mismatch',
+    });
   });
 
   it('treats a head moved back below the checkpoint as a truncated chain', async () => {
@@ -365,9 +435,17 @@ describe('verification checkpoints', () => {
       keep.seq,
       keep.hash,
     ]);
-    expect(await verify(org)).toMatchObject({ verified: false, first_broken_seq: keep.seq + 1, reason: 'missing_event' });
+    expect(await verify(org)).toMatchObject({
+      verified: false,
+      first_broken_seq: keep.seq + 1,
+      reason: 'missing_event',
+    });
     // A full walk finds the remaining events intact, but not the chain shorter than one already verified.
-    expect(await verify(org, true)).toMatchObject({ verified: false, first_broken_seq: keep.seq + 1, reason: 'missing_event' });
+    expect(await verify(org, true)).toMatchObject({
+      verified: false,
+      first_broken_seq: keep.seq + 1,
+      reason: 'missing_event',
+    });
   });
 });
 
@@ -411,6 +489,11 @@ describe('audit chain isolation and concurrency', () => {
     const agentEvents = chain.filter((e) => e.event_type === 'agent.created');
     expect(agentEvents).toHaveLength(50);
     expect(new Set(agentEvents.map((e) => e.subject))).toEqual(new Set(created.map((a) => a.agent_id)));
-    expect(await verify(org, true)).toMatchObject({ verified: true, checked: chain.length, head_seq: chain.length, first_broken_seq: null });
+    expect(await verify(org, true)).toMatchObject({
+      verified: true,
+      checked: chain.length,
+      head_seq: chain.length,
+      first_broken_seq: null,
+    });
   });
 });

@@ -1,19 +1,24 @@
 // Compliance report (agent identity, audit trail, caching) and the AGNTCY agent-card export.
-import { describe, expect, it } from 'vitest';
-import { env } from 'cloudflare:workers';
+
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
-import { agentInput, BASE, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
-import { sql, testDb } from '../../support/db.ts';
-import { testNow } from '../../support/clocked-app.ts';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../worker/app.ts';
-import type { Clock } from '../../../worker/platform/clock.ts';
-import type { Queryable } from '../../../worker/platform/db.ts';
-import { Cache } from '../../../worker/platform/cache.ts';
 import { AuditVerificationService } from '../../../worker/features/audit/audit-verification.service.ts';
 import { ComplianceService, reportCacheKey } from '../../../worker/features/audit/compliance.service.ts';
+import { Cache } from '../../../worker/platform/cache.ts';
+import type { Clock } from '../../../worker/platform/clock.ts';
+import type { Queryable } from '../../../worker/platform/db.ts';
+import { testNow } from '../../support/clocked-app.ts';
+import { sql, testDb } from '../../support/db.ts';
+import { agentInput, BASE, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
 
 const bindings = env as unknown as Record<string, string>;
-const redisConfigured = new Cache(bindings.UPSTASH_REDIS_REST_URL, bindings.UPSTASH_REDIS_REST_TOKEN, bindings.CACHE_KEY_PREFIX).enabled;
+const redisConfigured = new Cache(
+  bindings.UPSTASH_REDIS_REST_URL,
+  bindings.UPSTASH_REDIS_REST_TOKEN,
+  bindings.CACHE_KEY_PREFIX,
+).enabled;
 
 class MovableClock implements Clock {
   constructor(private ms: number) {}
@@ -44,13 +49,17 @@ const section = (r: any, name: string) => r.sections.find((s: { name: string }) 
 
 /** Gives every agent of the org a DID (the DID issue assigns one at creation; this keeps the test independent of it). */
 async function ensureDids(org: Org) {
-  await sql(`UPDATE agents SET did = 'did:web:idp.test:agents:' || agent_id WHERE organization_id = $1 AND did IS NULL`, [
-    org.organization_id,
-  ]);
+  await sql(
+    `UPDATE agents SET did = 'did:web:idp.test:agents:' || agent_id WHERE organization_id = $1 AND did IS NULL`,
+    [org.organization_id],
+  );
 }
 
 async function issueCredential(org: Org, agentId: string, days?: number) {
-  const res = await call('POST', `/v1/agents/${agentId}/credentials`, { token: org.api_key, body: days ? { expires_in_days: days } : {} });
+  const res = await call('POST', `/v1/agents/${agentId}/credentials`, {
+    token: org.api_key,
+    body: days ? { expires_in_days: days } : {},
+  });
   expect(res.status).toBe(201);
   return json(res);
 }
@@ -68,7 +77,9 @@ describe('GET /v1/compliance/report: agent identity', () => {
     expect(r.sections.map((s: { name: string }) => s.name)).toEqual(['agent-identity', 'audit-trail']);
     const identity = section(r, 'agent-identity');
     expect(identity.status).toBe('pass');
-    expect(identity.findings).toEqual([expect.objectContaining({ severity: 'info', code: 'agents_checked', count: 2 })]);
+    expect(identity.findings).toEqual([
+      expect.objectContaining({ severity: 'info', code: 'agents_checked', count: 2 }),
+    ]);
     expect(section(r, 'audit-trail')).toMatchObject({
       status: 'pass',
       findings: [expect.objectContaining({ code: 'audit_chain_verified', severity: 'info' })],
@@ -115,8 +126,13 @@ describe('GET /v1/compliance/report: agent identity', () => {
     const agent = await createAgent(org, agentInput(1));
     await ensureDids(org);
     const cred = await issueCredential(org, agent.agent_id, 2);
-    expect((await call('DELETE', `/v1/agents/${agent.agent_id}/credentials/${cred.credential_id}`, { token: org.api_key })).status).toBe(204);
-    await sql("UPDATE credentials SET expires_at = now() - interval '1 day' WHERE credential_id = $1", [cred.credential_id]);
+    expect(
+      (await call('DELETE', `/v1/agents/${agent.agent_id}/credentials/${cred.credential_id}`, { token: org.api_key }))
+        .status,
+    ).toBe(204);
+    await sql("UPDATE credentials SET expires_at = now() - interval '1 day' WHERE credential_id = $1", [
+      cred.credential_id,
+    ]);
     expect(section(await report(org), 'agent-identity').status).toBe('pass');
   });
 
@@ -132,7 +148,12 @@ describe('GET /v1/compliance/report: agent identity', () => {
     expect(identity.status).toBe('warn');
     const flagged = identity.findings.filter((f: { severity: string }) => f.severity !== 'info');
     expect(flagged).toEqual([
-      expect.objectContaining({ severity: 'warn', code: 'credential_expiring', credential_id: soon.credential_id, expires_at: soon.expires_at }),
+      expect.objectContaining({
+        severity: 'warn',
+        code: 'credential_expiring',
+        credential_id: soon.credential_id,
+        expires_at: soon.expires_at,
+      }),
     ]);
   });
 
@@ -145,10 +166,14 @@ describe('GET /v1/compliance/report: agent identity', () => {
     await ensureDids(org);
     // The decommissioned agent has no DID and an expired credential: neither counts.
     await sql('UPDATE agents SET did = NULL WHERE agent_id = $1', [gone.agent_id]);
-    await sql("UPDATE credentials SET expires_at = now() - interval '1 day' WHERE credential_id = $1", [cred.credential_id]);
+    await sql("UPDATE credentials SET expires_at = now() - interval '1 day' WHERE credential_id = $1", [
+      cred.credential_id,
+    ]);
     const r = await report(org);
     expect(r.overall_status).toBe('pass');
-    expect(section(r, 'agent-identity').findings).toEqual([expect.objectContaining({ code: 'agents_checked', count: 1 })]);
+    expect(section(r, 'agent-identity').findings).toEqual([
+      expect.objectContaining({ code: 'agents_checked', count: 1 }),
+    ]);
   });
 
   it("never reports another tenant's agents", async () => {
@@ -271,7 +296,7 @@ describe('compliance report caching', () => {
 });
 
 describe('GET /v1/compliance/agent-cards', () => {
-  it('exports AGNTCY cards for every agent that is not decommissioned, and only this tenant\'s', async () => {
+  it("exports AGNTCY cards for every agent that is not decommissioned, and only this tenant's", async () => {
     const org = await createOrg('pro');
     const other = await createOrg('pro');
     await createAgent(other, agentInput(9));

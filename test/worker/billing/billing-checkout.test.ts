@@ -1,11 +1,11 @@
 // Checkout through the real `stripe` client against the local Stripe stand-in (servers/stripe-stand-in.ts),
 // which records what it was sent.
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../../worker/platform/clock.ts';
 import { CHECKOUT_DEDUP_WINDOW_MS } from '../../../worker/features/billing/checkout-idempotency.ts';
+import { systemClock } from '../../../worker/platform/clock.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
+import { deliver, failNext, PRICES, standInRequests, subscriptionEvent, WEBHOOK_PATH } from '../../support/stripe.ts';
 import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
-import { PRICES, deliver, failNext, standInRequests, subscriptionEvent, WEBHOOK_PATH } from '../../support/stripe.ts';
 
 const upgrade = (token: string, target_tier: string, headers: Record<string, string> = {}) =>
   call('POST', '/v1/tier/upgrade', { token, body: { target_tier }, headers });
@@ -65,7 +65,9 @@ describe('POST /v1/tier/upgrade → Stripe Checkout', () => {
     const clock = new MovableClock('2030-01-01T00:00:00Z');
     const app = clockedApp(clock);
     const a = await json(await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } }));
-    const b = await json(await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'enterprise' } }));
+    const b = await json(
+      await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'enterprise' } }),
+    );
     clock.set(new Date(Date.parse('2030-01-01T00:00:00Z') + CHECKOUT_DEDUP_WINDOW_MS).toISOString());
     const c = await json(await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } }));
     expect(new Set([a.checkout_url, b.checkout_url, c.checkout_url]).size).toBe(3);
@@ -131,7 +133,10 @@ describe('POST /v1/tier/upgrade → Stripe Checkout', () => {
 describe('POST /v1/billing/checkout', () => {
   it('opens a subscription session at STRIPE_PRICE_ID with the given redirect URLs', async () => {
     const org = await createOrg();
-    const body = { success_url: 'https://app.example/ok?s={CHECKOUT_SESSION_ID}', cancel_url: 'https://app.example/cancel' };
+    const body = {
+      success_url: 'https://app.example/ok?s={CHECKOUT_SESSION_ID}',
+      cancel_url: 'https://app.example/cancel',
+    };
     const res = await call('POST', '/v1/billing/checkout', { token: org.api_key, body });
     expect(res.status).toBe(200);
     const { checkout_url } = await json(res);
@@ -161,10 +166,18 @@ describe('POST /v1/billing/checkout', () => {
   it('409 idempotency_key_reused when a client key comes back with other parameters', async () => {
     const org = await createOrg();
     const headers = { 'idempotency-key': `k-${crypto.randomUUID()}` };
-    const first = await call('POST', '/v1/billing/checkout', { token: org.api_key, headers, body: { success_url: 'https://a.example/' } });
+    const first = await call('POST', '/v1/billing/checkout', {
+      token: org.api_key,
+      headers,
+      body: { success_url: 'https://a.example/' },
+    });
     expect(first.status).toBe(200);
     await expectProblem(
-      await call('POST', '/v1/billing/checkout', { token: org.api_key, headers, body: { success_url: 'https://b.example/' } }),
+      await call('POST', '/v1/billing/checkout', {
+        token: org.api_key,
+        headers,
+        body: { success_url: 'https://b.example/' },
+      }),
       409,
       'idempotency_key_reused',
     );
@@ -217,15 +230,27 @@ describe('without STRIPE_SECRET_KEY', () => {
 
   it('billing routes answer 503 billing_not_configured; everything else works', async () => {
     const org = await createOrg();
-    await expectProblem(await app('POST', '/v1/billing/checkout', { token: org.api_key, body: {} }), 503, 'billing_not_configured');
+    await expectProblem(
+      await app('POST', '/v1/billing/checkout', { token: org.api_key, body: {} }),
+      503,
+      'billing_not_configured',
+    );
     await expectProblem(
       await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } }),
       503,
       'billing_not_configured',
     );
-    await expectProblem(await app('POST', WEBHOOK_PATH, { rawBody: '{}', headers: { 'stripe-signature': 't=1,v1=00' } }), 503, 'billing_not_configured');
+    await expectProblem(
+      await app('POST', WEBHOOK_PATH, { rawBody: '{}', headers: { 'stripe-signature': 't=1,v1=00' } }),
+      503,
+      'billing_not_configured',
+    );
     // Validation still comes first; reads of local state and other routes work.
-    await expectProblem(await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'free' } }), 400, 'validation_failed');
+    await expectProblem(
+      await app('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'free' } }),
+      400,
+      'validation_failed',
+    );
     expect((await app('GET', '/v1/billing/subscription', { token: org.api_key })).status).toBe(200);
     expect((await app('GET', '/v1/tier', { token: org.api_key })).status).toBe(200);
     expect(await standInRequests(org.organization_id)).toEqual([]);
@@ -241,11 +266,17 @@ describe('without STRIPE_SECRET_KEY', () => {
     );
     expect(body.detail).toContain('STRIPE_PRICE_ID_ENTERPRISE');
     // The pro price is still set, so pro checkouts work.
-    expect((await noPrice('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } })).status).toBe(200);
+    expect(
+      (await noPrice('POST', '/v1/tier/upgrade', { token: org.api_key, body: { target_tier: 'pro' } })).status,
+    ).toBe(200);
   });
 
   it('the webhook answers 503 without STRIPE_WEBHOOK_SECRET', async () => {
     const noSecret = clockedApp(systemClock, { STRIPE_WEBHOOK_SECRET: '' });
-    await expectProblem(await noSecret('POST', WEBHOOK_PATH, { rawBody: '{}', headers: { 'stripe-signature': 't=1,v1=00' } }), 503, 'billing_not_configured');
+    await expectProblem(
+      await noSecret('POST', WEBHOOK_PATH, { rawBody: '{}', headers: { 'stripe-signature': 't=1,v1=00' } }),
+      503,
+      'billing_not_configured',
+    );
   });
 });

@@ -4,15 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../worker/platform/clock.ts';
 import payload from '../../fixtures/stripe-webhooks/event_test_signature.json?raw';
 import vectors from '../../fixtures/stripe-webhooks/stripe_webhook_vectors.json';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
-import { expectProblem, json } from '../../support/worker.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import { postWebhook } from '../../support/stripe.ts';
+import { expectProblem, json } from '../../support/worker.ts';
 
 const vector = vectors.vectors[0]!;
 const at = (seconds: number) => new Date(seconds * 1000).toISOString();
 /** The Worker with the vector's secret, at `seconds` (or the real time). */
 const appAt = (seconds?: number) =>
-  clockedApp(seconds === undefined ? systemClock : new MovableClock(at(seconds)), { STRIPE_WEBHOOK_SECRET: vector.secret });
+  clockedApp(seconds === undefined ? systemClock : new MovableClock(at(seconds)), {
+    STRIPE_WEBHOOK_SECRET: vector.secret,
+  });
 
 describe('fixed Stripe vector (stripe-dotnet)', () => {
   it('is the exact signed bytes', () => {
@@ -31,10 +33,18 @@ describe('fixed Stripe vector (stripe-dotnet)', () => {
   });
 
   it('is refused as stale at the current time and just past its tolerance', async () => {
-    const stale = await expectProblem(await postWebhook(payload, vector.stripe_signature_header, appAt()), 400, 'stripe_signature_invalid');
+    const stale = await expectProblem(
+      await postWebhook(payload, vector.stripe_signature_header, appAt()),
+      400,
+      'stripe_signature_invalid',
+    );
     expect(stale.reason).toBe('timestamp_outside_tolerance');
     for (const outcome of vector.outcomes_in_source.filter((o) => o.expected.startsWith('invalid: timestamp'))) {
-      const body = await expectProblem(await postWebhook(payload, vector.stripe_signature_header, appAt(outcome.now)), 400, 'stripe_signature_invalid');
+      const body = await expectProblem(
+        await postWebhook(payload, vector.stripe_signature_header, appAt(outcome.now)),
+        400,
+        'stripe_signature_invalid',
+      );
       expect(body.reason).toBe('timestamp_outside_tolerance');
     }
   });
@@ -50,7 +60,9 @@ describe('fixed Stripe vector (stripe-dotnet)', () => {
 
   it('derived cases (stripe-node semantics: only age is checked)', async () => {
     for (const c of vectors.derived_cases.cases) {
-      const app = clockedApp(new MovableClock(at(c.now)), { STRIPE_WEBHOOK_SECRET: 'secret' in c ? c.secret : vector.secret });
+      const app = clockedApp(new MovableClock(at(c.now)), {
+        STRIPE_WEBHOOK_SECRET: 'secret' in c ? c.secret : vector.secret,
+      });
       const res = await postWebhook(payload, c.header, app);
       const valid = c.expected === 'valid' || c.expected.includes('stripe-node: valid');
       if (valid) expect(res.status, c.name).toBe(200);
@@ -59,7 +71,10 @@ describe('fixed Stripe vector (stripe-dotnet)', () => {
   });
 
   it('malformed headers are refused with 400', async () => {
-    const headers = vectors.malformed_headers_expected_invalid['stripe-dotnet (EventUtilityTest.cs lines 146-158, payload \'{}\', secret \'\')'];
+    const headers =
+      vectors.malformed_headers_expected_invalid[
+        "stripe-dotnet (EventUtilityTest.cs lines 146-158, payload '{}', secret '')"
+      ];
     for (const header of [...headers, 'bad_header', "I'm not even a real signature header"]) {
       await expectProblem(await postWebhook(payload, header, appAt(vector.timestamp)), 400, 'stripe_signature_invalid');
     }

@@ -1,28 +1,31 @@
 // The Stripe webhook: signatures made by the `stripe` package's own test-header helper with the configured
 // secret; effects read back from the database (tier, audit chain, tenant_subscriptions, webhook outbox).
-import { inject, describe, expect, it } from 'vitest';
-import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { createWebhook } from '../../support/webhooks.ts';
+import { describe, expect, inject, it } from 'vitest';
 import {
   billingRows,
   checkoutCompleted,
   deliver,
   paidCheckout,
-  setSubscription,
-  subscriptionFetches,
   postWebhook,
+  setSubscription,
   signature,
   stripeEvent,
   stripeEventRow,
   subscriptionEvent,
+  subscriptionFetches,
 } from '../../support/stripe.ts';
+import { createWebhook } from '../../support/webhooks.ts';
+import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 
 /** An organization with a webhook subscription for the billing events, so announcements are visible. */
 async function orgWithHook(tier?: string): Promise<Org> {
   const org = await createOrg(tier);
-  await createWebhook(org, `${inject('webhookReceiverUrl')}/hooks/billing-${org.organization_id}`, ['tier.upgraded', 'subscription.updated']);
+  await createWebhook(org, `${inject('webhookReceiverUrl')}/hooks/billing-${org.organization_id}`, [
+    'tier.upgraded',
+    'subscription.updated',
+  ]);
   return org;
 }
 
@@ -43,7 +46,12 @@ describe('checkout.session.completed', () => {
       {
         event_type: 'billing.subscription_updated',
         actor: 'stripe',
-        payload: expect.objectContaining({ status: 'active', previous_status: null, tier: 'pro', stripe_event_id: event.id }),
+        payload: expect.objectContaining({
+          status: 'active',
+          previous_status: null,
+          tier: 'pro',
+          stripe_event_id: event.id,
+        }),
       },
       {
         event_type: 'tier.upgraded',
@@ -104,8 +112,16 @@ describe('checkout.session.completed', () => {
     const event = checkoutCompleted(ghost, 'pro');
     const res = await deliver(event);
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ received: true, event_id: event.id, outcome: 'ignored', reason: 'unknown_organization' });
-    expect(await stripeEventRow(event.id)).toMatchObject({ outcome: 'ignored:unknown_organization', organization_id: null });
+    expect(await json(res)).toEqual({
+      received: true,
+      event_id: event.id,
+      outcome: 'ignored',
+      reason: 'unknown_organization',
+    });
+    expect(await stripeEventRow(event.id)).toMatchObject({
+      outcome: 'ignored:unknown_organization',
+      organization_id: null,
+    });
     const rows = await billingRows(ghost);
     expect(rows).toEqual({ tier: undefined, audit: [], subscription: undefined, deliveries: [] });
   });
@@ -130,15 +146,23 @@ describe('checkout.session.completed', () => {
     const unpaid = checkoutCompleted(org.organization_id, 'pro', { payment_status: 'unpaid' });
     expect(await json(await deliver(unpaid))).toMatchObject({ outcome: 'ignored', reason: 'payment_pending' });
     expect((await billingRows(org.organization_id)).tier).toBe('free');
-    await setSubscription(unpaid.data.object.subscription as string, { status: 'active', metadata: { orgId: org.organization_id, targetTier: 'pro' } });
-    const paid = stripeEvent('checkout.session.async_payment_succeeded', { ...unpaid.data.object, payment_status: 'paid' });
+    await setSubscription(unpaid.data.object.subscription as string, {
+      status: 'active',
+      metadata: { orgId: org.organization_id, targetTier: 'pro' },
+    });
+    const paid = stripeEvent('checkout.session.async_payment_succeeded', {
+      ...unpaid.data.object,
+      payment_status: 'paid',
+    });
     expect(await json(await deliver(paid))).toMatchObject({ outcome: 'applied' });
     expect((await billingRows(org.organization_id)).tier).toBe('pro');
   });
 
   it('never lowers a tier: a completed pro checkout for an enterprise organization records the subscription only', async () => {
     const org = await createOrg('enterprise');
-    expect(await json(await deliver(await paidCheckout(org.organization_id, 'pro')))).toMatchObject({ outcome: 'applied' });
+    expect(await json(await deliver(await paidCheckout(org.organization_id, 'pro')))).toMatchObject({
+      outcome: 'applied',
+    });
     const rows = await billingRows(org.organization_id);
     expect(rows.tier).toBe('enterprise');
     expect(rows.subscription).toMatchObject({ status: 'active', tier: 'pro' });
@@ -149,7 +173,12 @@ describe('checkout.session.completed', () => {
     const event = stripeEvent('invoice.paid', { id: 'in_test', object: 'invoice' });
     const res = await deliver(event);
     expect(res.status).toBe(200);
-    expect(await json(res)).toEqual({ received: true, event_id: event.id, outcome: 'ignored', reason: 'unhandled_type' });
+    expect(await json(res)).toEqual({
+      received: true,
+      event_id: event.id,
+      outcome: 'ignored',
+      reason: 'unhandled_type',
+    });
   });
 });
 
@@ -166,7 +195,12 @@ describe('refused deliveries: 400 and no effect', () => {
     const event = await paidCheckout(org.organization_id, 'pro');
     const payload = JSON.stringify(event);
     const header = await signature(payload);
-    await refused(await postWebhook(payload.replace('"pro"', '"enterprise"'), header), 'signature_mismatch', org, event.id);
+    await refused(
+      await postWebhook(payload.replace('"pro"', '"enterprise"'), header),
+      'signature_mismatch',
+      org,
+      event.id,
+    );
     await refused(await postWebhook(`${payload} `, header), 'signature_mismatch', org, event.id);
     // The genuine delivery still applies: the refusals recorded nothing.
     expect(await json(await postWebhook(payload, header))).toMatchObject({ outcome: 'applied' });
@@ -177,14 +211,24 @@ describe('refused deliveries: 400 and no effect', () => {
     const org = await createOrg();
     const event = checkoutCompleted(org.organization_id, 'pro');
     const payload = JSON.stringify(event);
-    await refused(await postWebhook(payload, await signature(payload, { secret: 'whsec_not_the_configured_one' })), 'signature_mismatch', org, event.id);
+    await refused(
+      await postWebhook(payload, await signature(payload, { secret: 'whsec_not_the_configured_one' })),
+      'signature_mismatch',
+      org,
+      event.id,
+    );
   });
 
   it('a timestamp outside the tolerance', async () => {
     const org = await createOrg();
     const event = checkoutCompleted(org.organization_id, 'pro');
     const payload = JSON.stringify(event);
-    await refused(await postWebhook(payload, await signature(payload, { timestamp: now() - 600 })), 'timestamp_outside_tolerance', org, event.id);
+    await refused(
+      await postWebhook(payload, await signature(payload, { timestamp: now() - 600 })),
+      'timestamp_outside_tolerance',
+      org,
+      event.id,
+    );
   });
 
   it('a missing or malformed header', async () => {
@@ -226,7 +270,9 @@ describe('customer.subscription.*', () => {
       stripe_customer_id: sub(org, 'active').customer,
       last_event_created: String(t),
     });
-    expect(new Date(rows.subscription!.current_period_end as string).toISOString()).toBe(new Date(periodEnd * 1000).toISOString());
+    expect(new Date(rows.subscription!.current_period_end as string).toISOString()).toBe(
+      new Date(periodEnd * 1000).toISOString(),
+    );
     expect(rows.audit).toEqual([
       {
         event_type: 'billing.subscription_updated',
@@ -296,7 +342,9 @@ describe('customer.subscription.*', () => {
     const org = await createOrg('pro');
     const t = now();
     await deliver(subscriptionEvent('customer.subscription.created', { ...sub(org, 'active'), id: 'sub_current' }, t));
-    const res = await deliver(subscriptionEvent('customer.subscription.deleted', { ...sub(org, 'canceled'), id: 'sub_previous' }, t + 1));
+    const res = await deliver(
+      subscriptionEvent('customer.subscription.deleted', { ...sub(org, 'canceled'), id: 'sub_previous' }, t + 1),
+    );
     expect(await json(res)).toMatchObject({ outcome: 'ignored', reason: 'not_current_subscription' });
     expect((await billingRows(org.organization_id)).tier).toBe('pro');
   });
@@ -306,13 +354,19 @@ describe('customer.subscription.*', () => {
     const t = now();
     await deliver(subscriptionEvent('customer.subscription.created', sub(org, 'active'), t));
     const { orgId: _drop, ...noMeta } = sub(org, 'past_due');
-    expect(await json(await deliver(subscriptionEvent('customer.subscription.updated', noMeta, t + 1)))).toMatchObject({ outcome: 'applied' });
+    expect(await json(await deliver(subscriptionEvent('customer.subscription.updated', noMeta, t + 1)))).toMatchObject({
+      outcome: 'applied',
+    });
     expect((await billingRows(org.organization_id)).subscription).toMatchObject({ status: 'past_due' });
   });
 
   it('an unknown organization: 200, ignored', async () => {
     const ghost = crypto.randomUUID();
-    const event = subscriptionEvent('customer.subscription.updated', { id: `sub_${ghost}`, orgId: ghost, status: 'active', customer: `cus_${ghost}` }, now());
+    const event = subscriptionEvent(
+      'customer.subscription.updated',
+      { id: `sub_${ghost}`, orgId: ghost, status: 'active', customer: `cus_${ghost}` },
+      now(),
+    );
     const res = await deliver(event);
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({ outcome: 'ignored', reason: 'unknown_organization' });

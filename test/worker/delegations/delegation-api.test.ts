@@ -1,15 +1,20 @@
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
-import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
+import { type Agent, accessToken, agent, verifyCall, verifyDelegationToken } from '../../support/delegation.ts';
 import { createWebhook, eventually, receiver } from '../../support/webhooks.ts';
-import { accessToken, agent, verifyCall, verifyDelegationToken, type Agent } from '../../support/delegation.ts';
+import { call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 async function delegate(org: Org, from: Agent | string, to: Agent | string, body: Record<string, unknown> = {}) {
   return call('POST', '/v1/delegations', {
     token: org.api_key,
-    body: { delegator_id: typeof from === 'string' ? from : from.agentId, delegatee_id: typeof to === 'string' ? to : to.agentId, scope: 'search', ...body },
+    body: {
+      delegator_id: typeof from === 'string' ? from : from.agentId,
+      delegatee_id: typeof to === 'string' ? to : to.agentId,
+      scope: 'search',
+      ...body,
+    },
   });
 }
 
@@ -25,7 +30,12 @@ describe('POST /v1/delegations', () => {
     const [a, b] = [await agent(org), await agent(org)];
     const d = await created(org, a, b, { scope: 'search summarize', expires_in: 120 });
     const claims = await verifyDelegationToken(d.token);
-    expect(claims).toMatchObject({ sub: a.agentId, act: { sub: b.agentId }, delegation_chain_id: d.chain_id, scope: 'search summarize' });
+    expect(claims).toMatchObject({
+      sub: a.agentId,
+      act: { sub: b.agentId },
+      delegation_chain_id: d.chain_id,
+      scope: 'search summarize',
+    });
     expect(claims.exp! - claims.iat!).toBe(120);
     expect(decodeProtectedHeader(d.token).alg).toBe('ES256');
     expect(Date.parse(d.expires_at)).toBe(claims.exp! * 1000);
@@ -71,7 +81,11 @@ describe('POST /v1/delegations', () => {
     const foreign = await agent(other);
     await expectProblem(await delegate(org, 'not-a-uuid', b), 400, 'validation_failed');
     await expectProblem(await delegate(org, a, 'nope'), 400, 'validation_failed');
-    await expectProblem(await call('POST', '/v1/delegations', { token: org.api_key, body: { delegator_id: a.agentId } }), 400, 'validation_failed');
+    await expectProblem(
+      await call('POST', '/v1/delegations', { token: org.api_key, body: { delegator_id: a.agentId } }),
+      400,
+      'validation_failed',
+    );
     await expectProblem(await delegate(org, a, b, { expires_in: 0 }), 400, 'validation_failed');
     await expectProblem(await delegate(org, crypto.randomUUID(), b), 404, 'not_found');
     await expectProblem(await delegate(org, foreign, b), 404, 'not_found'); // another tenant's delegator
@@ -106,9 +120,13 @@ describe('POST /v1/delegations/verify', () => {
     expect(res.status).toBe(200);
     const body = await json(res);
     expect(body).toMatchObject({ chain_id: d.chain_id, status: 'revoked' });
-    expect((await expectProblem(await verifyCall(org, d.token, b.agentId), 401, 'delegation_invalid')).reason).toBe('revoked');
+    expect((await expectProblem(await verifyCall(org, d.token, b.agentId), 401, 'delegation_invalid')).reason).toBe(
+      'revoked',
+    );
     // Idempotent: the same revocation again.
-    expect(await json(await call('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: org.api_key }))).toEqual(body);
+    expect(await json(await call('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: org.api_key }))).toEqual(
+      body,
+    );
   });
 
   it('fails an expired delegation (a moved clock, and an expiry set in the past)', async () => {
@@ -117,7 +135,8 @@ describe('POST /v1/delegations/verify', () => {
     const d = await created(org, a, b, { expires_in: 60 });
     const clock = new MovableClock(new Date().toISOString());
     const app = clockedApp(clock);
-    const verify = () => app('POST', '/v1/delegations/verify', { token: org.api_key, body: { token: d.token, delegatee_id: b.agentId } });
+    const verify = () =>
+      app('POST', '/v1/delegations/verify', { token: org.api_key, body: { token: d.token, delegatee_id: b.agentId } });
     expect((await verify()).status).toBe(200);
     clock.set(new Date(Date.parse(d.expires_at) + 1000).toISOString());
     expect((await expectProblem(await verify(), 401, 'delegation_invalid')).reason).toBe('expired');
@@ -125,8 +144,12 @@ describe('POST /v1/delegations/verify', () => {
     // The chain row's expiry counts too, whatever the token says.
     const e = await created(org, a, b);
     expect((await verifyCall(org, e.token, b.agentId)).status).toBe(200);
-    await sql(`UPDATE delegation_chains SET expires_at = now() - interval '1 second' WHERE chain_id = $1`, [e.chain_id]);
-    expect((await expectProblem(await verifyCall(org, e.token, b.agentId), 401, 'delegation_invalid')).reason).toBe('expired');
+    await sql(`UPDATE delegation_chains SET expires_at = now() - interval '1 second' WHERE chain_id = $1`, [
+      e.chain_id,
+    ]);
+    expect((await expectProblem(await verifyCall(org, e.token, b.agentId), 401, 'delegation_invalid')).reason).toBe(
+      'expired',
+    );
   });
 
   it('fails a token signed by another key, with or without a known kid', async () => {
@@ -136,9 +159,14 @@ describe('POST /v1/delegations/verify', () => {
     const claims = decodeJwt(d.token);
     const { kid } = decodeProtectedHeader(d.token);
     const { privateKey } = await generateKeyPair('ES256');
-    for (const header of [{ alg: 'ES256', typ: 'JWT', kid }, { alg: 'ES256', typ: 'JWT', kid: 'attacker-key' }]) {
+    for (const header of [
+      { alg: 'ES256', typ: 'JWT', kid },
+      { alg: 'ES256', typ: 'JWT', kid: 'attacker-key' },
+    ]) {
       const forged = await new SignJWT(claims).setProtectedHeader(header).sign(privateKey);
-      expect((await expectProblem(await verifyCall(org, forged, b.agentId), 401, 'delegation_invalid')).reason).toBe('signature');
+      expect((await expectProblem(await verifyCall(org, forged, b.agentId), 401, 'delegation_invalid')).reason).toBe(
+        'signature',
+      );
     }
     // The genuine token still verifies (the forged kid did not poison the key cache).
     expect((await verifyCall(org, d.token, b.agentId)).status).toBe(200);
@@ -148,16 +176,27 @@ describe('POST /v1/delegations/verify', () => {
     const org = await createOrg();
     const [a, b] = [await agent(org), await agent(org)];
     for (const t of ['x', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.']) {
-      expect((await expectProblem(await verifyCall(org, t, b.agentId), 401, 'delegation_invalid')).reason).toBe('malformed');
+      expect((await expectProblem(await verifyCall(org, t, b.agentId), 401, 'delegation_invalid')).reason).toBe(
+        'malformed',
+      );
     }
     // An agent's access token is not a delegation (typ at+jwt).
     await expectProblem(await verifyCall(org, await accessToken(a), a.agentId), 401, 'delegation_invalid');
     await expectProblem(await verifyCall(org, 'x', 'not-a-uuid'), 400, 'validation_failed');
-    await expectProblem(await call('POST', '/v1/delegations/verify', { token: org.api_key, body: { token: 'x'.repeat(9000), delegatee_id: b.agentId } }), 400, 'validation_failed');
+    await expectProblem(
+      await call('POST', '/v1/delegations/verify', {
+        token: org.api_key,
+        body: { token: 'x'.repeat(9000), delegatee_id: b.agentId },
+      }),
+      400,
+      'validation_failed',
+    );
     // A valid token whose chain row is gone.
     const d = await created(org, a, b);
     await sql('DELETE FROM delegation_chains WHERE chain_id = $1', [d.chain_id]);
-    expect((await expectProblem(await verifyCall(org, d.token, b.agentId), 401, 'delegation_invalid')).reason).toBe('unknown_chain');
+    expect((await expectProblem(await verifyCall(org, d.token, b.agentId), 401, 'delegation_invalid')).reason).toBe(
+      'unknown_chain',
+    );
   });
 });
 
@@ -166,10 +205,22 @@ describe('POST /v1/delegations/{chain_id}/revoke', () => {
     const [org, other] = [await createOrg(), await createOrg()];
     const [a, b] = [await agent(org), await agent(org)];
     const d = await created(org, a, b);
-    await expectProblem(await call('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: other.api_key }), 404, 'not_found');
+    await expectProblem(
+      await call('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: other.api_key }),
+      404,
+      'not_found',
+    );
     expect((await verifyCall(org, d.token, b.agentId)).status).toBe(200);
-    await expectProblem(await call('POST', `/v1/delegations/${crypto.randomUUID()}/revoke`, { token: org.api_key }), 404, 'not_found');
-    await expectProblem(await call('POST', '/v1/delegations/not-a-uuid/revoke', { token: org.api_key }), 400, 'validation_failed');
+    await expectProblem(
+      await call('POST', `/v1/delegations/${crypto.randomUUID()}/revoke`, { token: org.api_key }),
+      404,
+      'not_found',
+    );
+    await expectProblem(
+      await call('POST', '/v1/delegations/not-a-uuid/revoke', { token: org.api_key }),
+      400,
+      'validation_failed',
+    );
     await expectProblem(await call('POST', `/v1/delegations/${d.chain_id}/revoke`), 401, 'unauthorized');
   });
 });
@@ -183,9 +234,22 @@ describe('A2A_ENABLED=false', () => {
     const body = { delegator_id: a.agentId, delegatee_id: b.agentId, scope: 'search' };
     await expectProblem(await off('POST', '/v1/delegations', { token: org.api_key, body }), 404, 'not_found');
     await expectProblem(await off('POST', '/v1/delegations', { token: org.api_key, body: {} }), 404, 'not_found');
-    await expectProblem(await off('POST', '/v1/delegations/verify', { token: org.api_key, body: { token: d.token, delegatee_id: b.agentId } }), 404, 'not_found');
-    await expectProblem(await off('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: org.api_key }), 404, 'not_found');
-    const [row] = await sql<{ status: string }>('SELECT status FROM delegation_chains WHERE chain_id = $1', [d.chain_id]);
+    await expectProblem(
+      await off('POST', '/v1/delegations/verify', {
+        token: org.api_key,
+        body: { token: d.token, delegatee_id: b.agentId },
+      }),
+      404,
+      'not_found',
+    );
+    await expectProblem(
+      await off('POST', `/v1/delegations/${d.chain_id}/revoke`, { token: org.api_key }),
+      404,
+      'not_found',
+    );
+    const [row] = await sql<{ status: string }>('SELECT status FROM delegation_chains WHERE chain_id = $1', [
+      d.chain_id,
+    ]);
     expect(row!.status).toBe('active');
   });
 });

@@ -1,5 +1,5 @@
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { SignJWT, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { NodeOidc } from '../../../worker/features/oidc/node-oidc.ts';
 import { nodeOidcKeys } from '../../../worker/features/oidc/node-oidc-jwks.ts';
 
@@ -35,7 +35,9 @@ describe("node-oidc's JWKS in isolate memory", () => {
     // Rotation: node-oidc now signs with k2. A token with kid k2 is unknown to the cached set...
     served.keys = [k2.jwk, k1.jwk];
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k2' }).sign(k2.privateKey);
-    await expect(jwtVerify(token, await nodeOidcKeys(link, opts, t0 + 5_000))).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    await expect(jwtVerify(token, await nodeOidcKeys(link, opts, t0 + 5_000))).rejects.toMatchObject({
+      code: 'ERR_JWKS_NO_MATCHING_KEY',
+    });
     // ...a refresh inside the cooldown does not fetch; after it, it does and the token verifies.
     await nodeOidcKeys(link, opts, t0 + 5_000, true);
     expect(seen.fetches).toBe(1);

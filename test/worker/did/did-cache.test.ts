@@ -1,16 +1,30 @@
 // The DID cache's invalidation rules, with an injected clock: a fill that raced an invalidation, or that
 // took too long, must not put an old document back into isolate memory or Redis.
 import { describe, expect, it } from 'vitest';
-import { Cache } from '../../../worker/platform/cache.ts';
-import { activeDocument, deactivatedDocument, sealEntry, type DidEntry } from '../../../worker/features/did/did-documents.ts';
 import { DID_CACHE_PREFIX, DidDocumentCache, MAX_FILL_MS } from '../../../worker/features/did/did-document-cache.ts';
+import {
+  activeDocument,
+  type DidEntry,
+  deactivatedDocument,
+  sealEntry,
+} from '../../../worker/features/did/did-documents.ts';
 import type { DidRecord } from '../../../worker/features/did/did-record.ts';
 import { TtlMemoryCache } from '../../../worker/features/did/ttl-memory-cache.ts';
+import { Cache } from '../../../worker/platform/cache.ts';
 import { bindings, redisEnabled } from '../../support/did.ts';
 
 function setup() {
-  const cache = new Cache(bindings.UPSTASH_REDIS_REST_URL, bindings.UPSTASH_REDIS_REST_TOKEN, bindings.CACHE_KEY_PREFIX);
-  const clock = { ms: Date.now(), now() { return new Date(this.ms); } };
+  const cache = new Cache(
+    bindings.UPSTASH_REDIS_REST_URL,
+    bindings.UPSTASH_REDIS_REST_TOKEN,
+    bindings.CACHE_KEY_PREFIX,
+  );
+  const clock = {
+    ms: Date.now(),
+    now() {
+      return new Date(this.ms);
+    },
+  };
   const memory = new TtlMemoryCache<DidRecord>(10);
   const docs = new DidDocumentCache(cache, clock, { redisTtlSeconds: 60, memoryTtlMs: 2_000 }, memory);
   const key = crypto.randomUUID();

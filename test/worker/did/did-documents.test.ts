@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../worker/app.ts';
-import { BASE, call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 import { bindings, expectValidDidDocument, redisEnabled, withRequestLog } from '../../support/did.ts';
+import { BASE, call, createAgent, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 const W3 = 'https://www.w3.org/ns/did#';
 
@@ -19,12 +19,16 @@ function otherDeployment(overrides: Record<string, string>) {
 }
 
 async function expectResolutionError(res: Response, status: number, name: string) {
-  const body = await expectProblem(res, status, {
-    INVALID_DID: 'invalid_did',
-    NOT_FOUND: 'not_found',
-    REPRESENTATION_NOT_SUPPORTED: 'representation_not_supported',
-    METHOD_NOT_SUPPORTED: 'method_not_supported',
-  }[name]!);
+  const body = await expectProblem(
+    res,
+    status,
+    {
+      INVALID_DID: 'invalid_did',
+      NOT_FOUND: 'not_found',
+      REPRESENTATION_NOT_SUPPORTED: 'representation_not_supported',
+      METHOD_NOT_SUPPORTED: 'method_not_supported',
+    }[name]!,
+  );
   expect(body.type).toBe(`${W3}${name}`);
   expect(body.didDocument).toBeNull();
   expect(body.didResolutionMetadata.error).toMatchObject({ type: `${W3}${name}`, status });
@@ -50,7 +54,11 @@ describe('agent DIDs', () => {
     const doc = await res.json<any>();
     await expectValidDidDocument(doc, agent.did, { keys: 1 });
     expect(doc.service).toEqual([
-      { id: `${agent.did}#agent-card`, type: 'AgentCard', serviceEndpoint: `https://idp.test/agents/${agent.agent_id}/card.json` },
+      {
+        id: `${agent.did}#agent-card`,
+        type: 'AgentCard',
+        serviceEndpoint: `https://idp.test/agents/${agent.agent_id}/card.json`,
+      },
     ]);
 
     const got = await json(await call('GET', `/v1/agents/${agent.agent_id}`, { token: org.api_key }));
@@ -128,16 +136,35 @@ describe('HTTP caching and CORS', () => {
     expect((await changed.json<any>()).version).toBe('2.0.0');
 
     const doc = await call('GET', `/agents/${agent.agent_id}/did.json`);
-    expect((await call('GET', `/agents/${agent.agent_id}/did.json`, { headers: { 'if-none-match': doc.headers.get('etag')! } })).status).toBe(304);
+    expect(
+      (
+        await call('GET', `/agents/${agent.agent_id}/did.json`, {
+          headers: { 'if-none-match': doc.headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(304);
     const inst = await call('GET', '/.well-known/did.json');
-    expect((await call('GET', '/.well-known/did.json', { headers: { 'if-none-match': inst.headers.get('etag')! } })).status).toBe(304);
+    expect(
+      (await call('GET', '/.well-known/did.json', { headers: { 'if-none-match': inst.headers.get('etag')! } })).status,
+    ).toBe(304);
   });
 
   it('answers CORS preflights for the public documents and HEAD without a body', async () => {
     const org = await createOrg();
     const agent = await createAgent(org);
-    for (const path of [`/agents/${agent.agent_id}/did.json`, '/.well-known/did.json', `/1.0/identifiers/${agent.did}`, `/agents/${agent.agent_id}/card.json`]) {
-      const pre = await call('OPTIONS', path, { headers: { origin: 'https://app.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'if-none-match' } });
+    for (const path of [
+      `/agents/${agent.agent_id}/did.json`,
+      '/.well-known/did.json',
+      `/1.0/identifiers/${agent.did}`,
+      `/agents/${agent.agent_id}/card.json`,
+    ]) {
+      const pre = await call('OPTIONS', path, {
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'GET',
+          'access-control-request-headers': 'if-none-match',
+        },
+      });
       expect(pre.status, path).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('*');
       expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
@@ -200,7 +227,9 @@ describe('caching layers', () => {
       expect(res.status).toBe(200);
       const doc = await res.json<any>();
       await expectValidDidDocument(doc, agent.did, { keys: 0 });
-      expect(doc.service).toEqual([{ id: `${agent.did}#status`, type: 'AgentStatus', serviceEndpoint: 'decommissioned' }]);
+      expect(doc.service).toEqual([
+        { id: `${agent.did}#status`, type: 'AgentStatus', serviceEndpoint: 'decommissioned' },
+      ]);
     }
 
     const resolved = await call('GET', `/1.0/identifiers/${agent.did}`);
@@ -229,7 +258,9 @@ describe('caching layers', () => {
     expect((await (await call('GET', path)).json<any>()).capabilities).toEqual(['new-skill']);
     expect((await (await noMemory(path)).json<any>()).capabilities).toEqual(['new-skill']);
     const resolved = await (await call('GET', `/1.0/identifiers/${agent.did}`)).json<any>();
-    expect(Date.parse(resolved.didDocumentMetadata.updated)).toBeGreaterThan(Date.parse(resolved.didDocumentMetadata.created));
+    expect(Date.parse(resolved.didDocumentMetadata.updated)).toBeGreaterThan(
+      Date.parse(resolved.didDocumentMetadata.created),
+    );
   });
 });
 
@@ -245,7 +276,11 @@ describe('DID resolution', () => {
     const result = await res.json<any>();
     await expectValidDidDocument(result.didDocument, agent.did, { keys: 1 });
     expect(result.didResolutionMetadata).toEqual({ contentType: 'application/did+json' });
-    expect(result.didDocumentMetadata).toEqual({ created: agent.did_created_at, updated: agent.updated_at, deactivated: false });
+    expect(result.didDocumentMetadata).toEqual({
+      created: agent.did_created_at,
+      updated: agent.updated_at,
+      deactivated: false,
+    });
 
     const ld = await call('GET', `/1.0/identifiers/${agent.did}`, {
       headers: { accept: 'application/ld+json;profile="https://w3id.org/did-resolution"' },
@@ -264,11 +299,17 @@ describe('DID resolution', () => {
     etags.add(res.headers.get('etag')!);
     expect(etags.size).toBe(3);
 
-    await expectResolutionError(await call('GET', `/1.0/identifiers/${agent.did}`, { headers: { accept: 'text/html' } }), 406, 'REPRESENTATION_NOT_SUPPORTED');
+    await expectResolutionError(
+      await call('GET', `/1.0/identifiers/${agent.did}`, { headers: { accept: 'text/html' } }),
+      406,
+      'REPRESENTATION_NOT_SUPPORTED',
+    );
   });
 
   it('resolves the instance DID and a DID percent-encoded as a whole', async () => {
-    const inst = await call('GET', '/1.0/identifiers/did:web:idp.test', { headers: { accept: 'application/did+json' } });
+    const inst = await call('GET', '/1.0/identifiers/did:web:idp.test', {
+      headers: { accept: 'application/did+json' },
+    });
     expect(inst.status).toBe(200);
     expect((await inst.json<any>()).id).toBe('did:web:idp.test');
     const org = await createOrg();
@@ -299,7 +340,14 @@ describe('bad input', () => {
   it('answers 404 for unknown agents and malformed ids, never 500', async () => {
     const org = await createOrg();
     const agent = await createAgent(org);
-    for (const id of [crypto.randomUUID(), 'not-a-uuid', agent.agent_id.toUpperCase(), '%00', `${agent.agent_id}x`, "1'or'1'='1"]) {
+    for (const id of [
+      crypto.randomUUID(),
+      'not-a-uuid',
+      agent.agent_id.toUpperCase(),
+      '%00',
+      `${agent.agent_id}x`,
+      "1'or'1'='1",
+    ]) {
       await expectProblem(await call('GET', `/agents/${id}/did.json`), 404, 'not_found');
       await expectProblem(await call('GET', `/agents/${id}/card.json`), 404, 'not_found');
     }
@@ -331,7 +379,12 @@ describe('bad input', () => {
 describe('OpenAPI', () => {
   it('documents the DID routes', async () => {
     const doc = await json(await call('GET', '/openapi.json'));
-    for (const path of ['/.well-known/did.json', '/agents/{agent_id}/did.json', '/1.0/identifiers/{did}', '/agents/{agent_id}/card.json']) {
+    for (const path of [
+      '/.well-known/did.json',
+      '/agents/{agent_id}/did.json',
+      '/1.0/identifiers/{did}',
+      '/agents/{agent_id}/card.json',
+    ]) {
       expect(doc.paths[path]?.get, path).toBeDefined();
     }
     expect(Object.keys(doc.paths['/1.0/identifiers/{did}'].get.responses)).toEqual(

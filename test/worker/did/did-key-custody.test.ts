@@ -1,18 +1,21 @@
-import { describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, compactVerify, importJWK } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { LocalKeyCustody } from '../../../worker/features/did/key-custody/index.ts';
+import { secretCustodyMode } from '../../../worker/features/oidc/node-oidc.ts';
+import { statusOf } from '../../../worker/http/errors.ts';
 import { Encryptor, parseEncryptionKeys, randomBytes } from '../../../worker/platform/crypto.ts';
 import { toBase64, toBase64Url, utf8 } from '../../../worker/platform/encoding.ts';
 import { AppError } from '../../../worker/platform/errors.ts';
-import { statusOf } from '../../../worker/http/errors.ts';
-import { LocalKeyCustody } from '../../../worker/features/did/key-custody/index.ts';
-import { secretCustodyMode } from '../../../worker/features/oidc/node-oidc.ts';
-import { createAgent, createOrg } from '../../support/worker.ts';
 import { bindings, workerServices } from '../../support/did.ts';
+import { createAgent, createOrg } from '../../support/worker.ts';
 
 const newKey = () => toBase64(randomBytes(32));
 
 async function p256(): Promise<{ privateJwk: JsonWebKey; publicJwk: JsonWebKey }> {
-  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   const privateJwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey;
   const { kty, crv, x, y } = privateJwk;
   return { privateJwk, publicJwk: { kty, crv, x, y } };
@@ -39,7 +42,9 @@ describe('LocalKeyCustody', () => {
     const data = utf8('payload to sign');
     const sig = await custody.sign(ref, data);
     expect(sig.byteLength).toBe(64);
-    const verifyKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const verifyKey = await crypto.subtle.importKey('jwk', publicJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'verify',
+    ]);
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, sig, data)).toBe(true);
     expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifyKey, sig, utf8('other'))).toBe(false);
   });
@@ -47,7 +52,10 @@ describe('LocalKeyCustody', () => {
   it('opens refs made under an older ENCRYPTION_KEY after rotation', async () => {
     const [oldKey, newer] = [newKey(), newKey()];
     const { privateJwk } = await p256();
-    const ref = await new LocalKeyCustody(new Encryptor(parseEncryptionKeys(`k1:${oldKey}`))).store(privateJwk, { kid: 'k', owner: 'o' });
+    const ref = await new LocalKeyCustody(new Encryptor(parseEncryptionKeys(`k1:${oldKey}`))).store(privateJwk, {
+      kid: 'k',
+      owner: 'o',
+    });
     const rotated = new LocalKeyCustody(new Encryptor(parseEncryptionKeys(`k2:${newer},k1:${oldKey}`)));
     expect((await rotated.sign(ref, utf8('x'))).byteLength).toBe(64);
     expect(await rotated.store(privateJwk, { kid: 'k', owner: 'o' })).toMatch(/^v1\.k2\./);
@@ -70,7 +78,9 @@ describe('LocalKeyCustody', () => {
     const custody = new LocalKeyCustody(new Encryptor({ k1: newKey() }));
     const { publicJwk } = await p256();
     await expect(custody.store(publicJwk, { kid: 'k', owner: 'o' })).rejects.toThrow(TypeError);
-    await expect(custody.store({ kty: 'RSA', n: 'x', e: 'AQAB', d: 'y' }, { kid: 'k', owner: 'o' })).rejects.toThrow(TypeError);
+    await expect(custody.store({ kty: 'RSA', n: 'x', e: 'AQAB', d: 'y' }, { kid: 'k', owner: 'o' })).rejects.toThrow(
+      TypeError,
+    );
     await expect(custody.delete('anything')).resolves.toBeUndefined();
   });
 });
@@ -81,7 +91,13 @@ describe('agent DID keys at rest', () => {
     const agent = await createAgent(org);
     const { db, config, close } = workerServices();
     try {
-      const rows = await db.query<{ kid: string; organization_id: string; public_key_jwk: JsonWebKey; custody: string; private_key_ref: string }>(
+      const rows = await db.query<{
+        kid: string;
+        organization_id: string;
+        public_key_jwk: JsonWebKey;
+        custody: string;
+        private_key_ref: string;
+      }>(
         'SELECT kid, organization_id, public_key_jwk, custody, private_key_ref FROM agent_did_keys WHERE agent_id = $1',
         [agent.agent_id],
       );
@@ -104,7 +120,12 @@ describe('agent DID keys at rest', () => {
         expect(opened).not.toMatch(/"d"/);
       }
       const withPrivate = { ...row.public_key_jwk, d: 'AAAA' };
-      await expect(db.query('UPDATE agent_did_keys SET public_key_jwk = $2 WHERE kid = $1', [row.kid, JSON.stringify(withPrivate)])).rejects.toThrow();
+      await expect(
+        db.query('UPDATE agent_did_keys SET public_key_jwk = $2 WHERE kid = $1', [
+          row.kid,
+          JSON.stringify(withPrivate),
+        ]),
+      ).rejects.toThrow();
     } finally {
       await close();
     }
@@ -123,9 +144,13 @@ describe('agent DID keys at rest', () => {
       const { signature } = await services.did.sign(org.organization_id, agent.agent_id, utf8(signingInput));
       const doc = await services.did.buildAgentDocument(agent.agent_id);
       const vm = doc.verificationMethod.find((m) => m.id === header.kid)!;
-      const { protectedHeader } = await compactVerify(`${signingInput}.${toBase64Url(signature)}`, await importJWK(vm.publicKeyJwk, 'ES256'), {
-        algorithms: ['ES256'],
-      });
+      const { protectedHeader } = await compactVerify(
+        `${signingInput}.${toBase64Url(signature)}`,
+        await importJWK(vm.publicKeyJwk, 'ES256'),
+        {
+          algorithms: ['ES256'],
+        },
+      );
       expect(protectedHeader.kid).toBe(`${agent.did}#${first.kid}`);
 
       // Another tenant cannot sign with it; a decommissioned agent cannot sign at all.

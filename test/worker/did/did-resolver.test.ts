@@ -2,13 +2,14 @@
 // `https://<domain>/...` URLs and fetches them with `cross-fetch`; the mock below swaps that module for a fetch
 // that hands the request to the Worker under test (test/support/worker-fetch.ts), as a TLS front would. The
 // resolver's own code — DID parsing, URL building, the id check — runs unchanged.
-import { describe, expect, it, vi } from 'vitest';
+
 import { Resolver } from 'did-resolver';
-import { getResolver } from 'web-did-resolver';
 import { compactVerify, importJWK } from 'jose';
+import { describe, expect, it, vi } from 'vitest';
+import { getResolver } from 'web-did-resolver';
 import { toBase64Url, utf8 } from '../../../worker/platform/encoding.ts';
-import { call, createAgent, createOrg } from '../../support/worker.ts';
 import { expectValidDidDocument, workerServices } from '../../support/did.ts';
+import { call, createAgent, createOrg } from '../../support/worker.ts';
 
 vi.mock('cross-fetch', () => import('../../support/worker-fetch.ts'));
 
@@ -30,7 +31,11 @@ describe('resolving agent DIDs with did-resolver + web-did-resolver', () => {
     try {
       const kid = methods[0]!.id;
       const signingInput = `${toBase64Url(utf8(JSON.stringify({ alg: 'ES256', kid })))}.${toBase64Url(utf8(JSON.stringify({ iss: agent.did, nonce: crypto.randomUUID() })))}`;
-      const { signature, verificationMethod } = await services.did.sign(org.organization_id, agent.agent_id, utf8(signingInput));
+      const { signature, verificationMethod } = await services.did.sign(
+        org.organization_id,
+        agent.agent_id,
+        utf8(signingInput),
+      );
       expect(verificationMethod).toBe(kid);
       jws = `${signingInput}.${toBase64Url(signature)}`;
     } finally {
@@ -49,7 +54,9 @@ describe('resolving agent DIDs with did-resolver + web-did-resolver', () => {
     // The same key does not verify a tampered payload.
     const [h, , s] = jws.split('.');
     const forged = `${h}.${toBase64Url(utf8(JSON.stringify({ iss: 'did:web:evil.example' })))}.${s}`;
-    await expect(compactVerify(forged, key, { algorithms: ['ES256'] })).rejects.toMatchObject({ code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+    await expect(compactVerify(forged, key, { algorithms: ['ES256'] })).rejects.toMatchObject({
+      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    });
   });
 
   it('resolves the instance DID', async () => {
@@ -65,7 +72,9 @@ describe('resolving agent DIDs with did-resolver + web-did-resolver', () => {
     await call('DELETE', `/v1/agents/${agent.agent_id}`, { token: org.api_key });
     const after = await new Resolver(getResolver(), { cache: false }).resolve(agent.did);
     expect(after.didDocument?.verificationMethod).toEqual([]);
-    expect(after.didDocument?.service).toEqual([{ id: `${agent.did}#status`, type: 'AgentStatus', serviceEndpoint: 'decommissioned' }]);
+    expect(after.didDocument?.service).toEqual([
+      { id: `${agent.did}#status`, type: 'AgentStatus', serviceEndpoint: 'decommissioned' },
+    ]);
   });
 
   it('reports notFound for an unknown agent', async () => {
@@ -76,6 +85,9 @@ describe('resolving agent DIDs with did-resolver + web-did-resolver', () => {
 
   it('goes through the Worker fetch, never the network', async () => {
     const result = await resolver.resolve('did:web:example.com');
-    expect(result.didResolutionMetadata).toMatchObject({ error: 'notFound', message: expect.stringContaining('test fetch: no route to https://example.com/') });
+    expect(result.didResolutionMetadata).toMatchObject({
+      error: 'notFound',
+      message: expect.stringContaining('test fetch: no route to https://example.com/'),
+    });
   });
 });

@@ -1,7 +1,6 @@
 // did:web mapping functions against the published vectors (W3C CCG did:web spec, DIF web-did-resolver tests;
 // ../shared/vectors/did-web-vectors/, copied to test/fixtures/did-web-vectors/), plus the pure helpers of the DID routes.
 import { describe, expect, it } from 'vitest';
-import vectors from '../../fixtures/did-web-vectors/did_web_vectors.json';
 import {
   classifyDidWeb,
   didWebToUrl,
@@ -15,6 +14,7 @@ import { negotiate } from '../../../worker/features/did/negotiate.ts';
 import { ifNoneMatchHits } from '../../../worker/features/did/respond.ts';
 import { TtlMemoryCache } from '../../../worker/features/did/ttl-memory-cache.ts';
 import { ConfigError, loadConfig } from '../../../worker/platform/config.ts';
+import vectors from '../../fixtures/did-web-vectors/did_web_vectors.json';
 import { bindings } from '../../support/did.ts';
 
 const value = <T>(r: { ok: true; value: T } | { ok: false; reason: string }): T => {
@@ -45,7 +45,8 @@ describe('did:web vectors: DID ↔ URL', () => {
   it('maps the web-did-resolver fetch cases to the URLs that resolver fetches', () => {
     const cases = vectors.web_did_resolver_cases.filter((c) => 'expected_fetch_url' in c);
     expect(cases.length).toBe(2);
-    for (const c of cases) expect(value(didWebToUrl(c.did))).toBe((c as { expected_fetch_url: string }).expected_fetch_url);
+    for (const c of cases)
+      expect(value(didWebToUrl(c.did))).toBe((c as { expected_fetch_url: string }).expected_fetch_url);
   });
 
   it('accepts the specification example DIDs and its ABNF shape', () => {
@@ -54,7 +55,9 @@ describe('did:web vectors: DID ↔ URL', () => {
 });
 
 describe('did:web vectors: document id check', () => {
-  const served = vectors.web_did_resolver_cases.find((c) => c.name === 'resolves document')!.served_document as { id: string };
+  const served = vectors.web_did_resolver_cases.find((c) => c.name === 'resolves document')!.served_document as {
+    id: string;
+  };
 
   it('accepts a document whose id equals the DID', () => {
     expect(documentIdMatches('did:web:example.com', served)).toBe(true);
@@ -151,7 +154,9 @@ describe('DID_WEB_DOMAIN and local DIDs', () => {
   });
 
   it('is validated with the rest of the configuration', () => {
-    expect(loadConfig({ ...bindings, DID_WEB_DOMAIN: 'Idp.Example.com:8443' }).DID_WEB_DOMAIN).toBe('idp.example.com%3A8443');
+    expect(loadConfig({ ...bindings, DID_WEB_DOMAIN: 'Idp.Example.com:8443' }).DID_WEB_DOMAIN).toBe(
+      'idp.example.com%3A8443',
+    );
     expect(() => loadConfig({ ...bindings, DID_WEB_DOMAIN: 'https://idp.example.com' })).toThrow(ConfigError);
     expect(() => loadConfig({ ...bindings, DID_WEB_DOMAIN: 'https://idp.example.com' })).toThrow(/DID_WEB_DOMAIN/);
     expect(loadConfig({ ...bindings, DID_MEMORY_CACHE_MS: undefined }).DID_MEMORY_CACHE_MS).toBe(2000);
@@ -196,7 +201,9 @@ describe('content negotiation for DID resolution', () => {
   it('honours q values and specificity', () => {
     expect(pick('application/did-resolution;q=0.5, application/did+json')).toBe('application/did+json');
     expect(pick('application/did+json;q=0.1, */*;q=0.5')).toBe('application/did-resolution');
-    expect(pick('application/did-resolution;q=0, application/*')).toBe('application/ld+json;profile="https://w3id.org/did-resolution"');
+    expect(pick('application/did-resolution;q=0, application/*')).toBe(
+      'application/ld+json;profile="https://w3id.org/did-resolution"',
+    );
   });
 
   it('finds nothing for types it cannot serve', () => {

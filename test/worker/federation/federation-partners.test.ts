@@ -1,15 +1,33 @@
 // Operator management of federation partners: registration (with its JWKS checks), listing, expiry,
 // updates and deletion, and what each does to the cached keys.
+
+import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPair, exportJWK } from 'jose';
-import { ADMIN_TOKEN, call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp } from '../../support/clocked-app.ts';
-import { jwksUrl, newIdp, publish, registerPartner, unique, verify, type PartnerIdp } from '../../support/federation.ts';
 import { Cache } from '../../../worker/platform/cache.ts';
+import { bindings, clockedApp, MovableClock } from '../../support/clocked-app.ts';
+import {
+  jwksUrl,
+  newIdp,
+  type PartnerIdp,
+  publish,
+  registerPartner,
+  unique,
+  verify,
+} from '../../support/federation.ts';
+import { ADMIN_TOKEN, call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 const admin = (method: string, path: string, body?: unknown) => call(method, path, { token: ADMIN_TOKEN, body });
-const partnerBody = (idp: PartnerIdp, extra: Record<string, unknown> = {}) => ({ name: idp.name, issuer: idp.issuer, jwks_uri: idp.jwksUri, ...extra });
-const redis = new Cache(bindings.UPSTASH_REDIS_REST_URL as string | undefined, bindings.UPSTASH_REDIS_REST_TOKEN as string | undefined, bindings.CACHE_KEY_PREFIX as string | undefined);
+const partnerBody = (idp: PartnerIdp, extra: Record<string, unknown> = {}) => ({
+  name: idp.name,
+  issuer: idp.issuer,
+  jwks_uri: idp.jwksUri,
+  ...extra,
+});
+const redis = new Cache(
+  bindings.UPSTASH_REDIS_REST_URL as string | undefined,
+  bindings.UPSTASH_REDIS_REST_TOKEN as string | undefined,
+  bindings.CACHE_KEY_PREFIX as string | undefined,
+);
 
 let org: Org;
 beforeAll(async () => {
@@ -26,7 +44,11 @@ describe('operator authentication', () => {
       ['PATCH', `/v1/federation/partners/${id}`],
       ['DELETE', `/v1/federation/partners/${id}`],
     ] as const) {
-      await expectProblem(await call(method, path, { body: method === 'POST' || method === 'PATCH' ? { name: 'x' } : undefined }), 401, 'unauthorized');
+      await expectProblem(
+        await call(method, path, { body: method === 'POST' || method === 'PATCH' ? { name: 'x' } : undefined }),
+        401,
+        'unauthorized',
+      );
       await expectProblem(await call(method, path, { token: org.api_key }), 401, 'unauthorized');
     }
   });
@@ -61,7 +83,11 @@ describe('registration', () => {
   it('answers 409 when the issuer exists', async () => {
     const idp = await newIdp('ES256');
     await registerPartner(idp);
-    await expectProblem(await admin('POST', '/v1/federation/partners', partnerBody(idp, { name: 'again' })), 409, 'conflict');
+    await expectProblem(
+      await admin('POST', '/v1/federation/partners', partnerBody(idp, { name: 'again' })),
+      409,
+      'conflict',
+    );
   });
 
   it('validates the body', async () => {
@@ -105,7 +131,11 @@ describe('registration', () => {
   async function refusedWith(answer: Parameters<typeof publish>[1], detail: RegExp): Promise<void> {
     const name = unique('bad');
     await publish(name, answer);
-    const res = await admin('POST', '/v1/federation/partners', { name, issuer: `https://${name}.test`, jwks_uri: jwksUrl(name) });
+    const res = await admin('POST', '/v1/federation/partners', {
+      name,
+      issuer: `https://${name}.test`,
+      jwks_uri: jwksUrl(name),
+    });
     const body = await expectProblem(res, 400, 'federation_partner_invalid');
     expect(body.detail).toMatch(detail);
     // Nothing was stored.
@@ -139,11 +169,25 @@ describe('registration', () => {
     const flipped = y.slice(0, 10) + (y[10] === 'A' ? 'B' : 'A') + y.slice(11);
     await refusedWith({ json: { keys: [{ ...ec, y: flipped }] } }, /cannot be imported/);
     await refusedWith({ json: { keys: [{ ...ec, alg: 'RS256' }] } }, /does not match/);
-    await refusedWith({ json: { keys: [{ ...ec, kid: 'a' }, { ...ec, kid: 'a' }] } }, /duplicate kid/);
+    await refusedWith(
+      {
+        json: {
+          keys: [
+            { ...ec, kid: 'a' },
+            { ...ec, kid: 'a' },
+          ],
+        },
+      },
+      /duplicate kid/,
+    );
   });
 
   it('refuses an unreachable host, an error status, a redirect and an oversized response', async () => {
-    const res = await admin('POST', '/v1/federation/partners', { name: 'x', issuer: `https://${unique('down')}.test`, jwks_uri: 'http://127.0.0.1:1/jwks' });
+    const res = await admin('POST', '/v1/federation/partners', {
+      name: 'x',
+      issuer: `https://${unique('down')}.test`,
+      jwks_uri: 'http://127.0.0.1:1/jwks',
+    });
     expect((await expectProblem(res, 400, 'federation_partner_invalid')).detail).toMatch(/unreachable/);
     await refusedWith({ status: 404, json: { error: 'nope' } }, /HTTP 404/);
     const target = await newIdp('ES256');
@@ -160,7 +204,9 @@ describe('registration', () => {
     const idp = await newIdp('ES256');
     const enc = await exportJWK((await generateKeyPair('RSA-OAEP-256', { extractable: true })).publicKey);
     const p521 = await exportJWK((await generateKeyPair('ES512', { extractable: true })).publicKey);
-    await publish(idp.name, { json: { keys: [{ ...enc, use: 'enc', kid: 'enc' }, { ...p521, kid: 'p521' }, idp.keys[0]!.publicJwk] } });
+    await publish(idp.name, {
+      json: { keys: [{ ...enc, use: 'enc', kid: 'enc' }, { ...p521, kid: 'p521' }, idp.keys[0]!.publicJwk] },
+    });
     await registerPartner(idp);
     expect((await verify(org.api_key, await idp.sign(idp.keys[0]!, org.organization_id))).status).toBe(200);
   });
@@ -183,7 +229,12 @@ describe('reading, expiry, updates and deletion', () => {
     const clock = new MovableClock('2032-01-01T00:00:00Z');
     const app = clockedApp(clock);
     const idp = await newIdp('ES256');
-    const created = await json(await app('POST', '/v1/federation/partners', { token: ADMIN_TOKEN, body: partnerBody(idp, { expires_at: '2032-01-01T01:00:00Z' }) }));
+    const created = await json(
+      await app('POST', '/v1/federation/partners', {
+        token: ADMIN_TOKEN,
+        body: partnerBody(idp, { expires_at: '2032-01-01T01:00:00Z' }),
+      }),
+    );
     expect(created.status).toBe('active');
     const get = async () => json(await app('GET', `/v1/federation/partners/${created.id}`, { token: ADMIN_TOKEN }));
     expect((await get()).status).toBe('active');
@@ -191,7 +242,10 @@ describe('reading, expiry, updates and deletion', () => {
     expect((await get()).status).toBe('expired');
     const list = await json(await app('GET', '/v1/federation/partners', { token: ADMIN_TOKEN }));
     expect(list.data.find((p: any) => p.id === created.id).status).toBe('expired');
-    const revived = await app('PATCH', `/v1/federation/partners/${created.id}`, { token: ADMIN_TOKEN, body: { expires_at: '2032-06-01T00:00:00Z' } });
+    const revived = await app('PATCH', `/v1/federation/partners/${created.id}`, {
+      token: ADMIN_TOKEN,
+      body: { expires_at: '2032-06-01T00:00:00Z' },
+    });
     expect(await json(revived)).toMatchObject({ status: 'active', expires_at: '2032-06-01T00:00:00.000Z' });
     // A suspended partner stays suspended when it passes its expiry.
     await app('PATCH', `/v1/federation/partners/${created.id}`, { token: ADMIN_TOKEN, body: { status: 'suspended' } });
@@ -202,12 +256,36 @@ describe('reading, expiry, updates and deletion', () => {
   it('updates fields; validates the patch', async () => {
     const idp = await newIdp('ES256');
     const p = await registerPartner(idp);
-    const res = await admin('PATCH', `/v1/federation/partners/${p.id}`, { name: 'renamed', audiences: ['a'], allowed_organizations: [org.organization_id], organization_claim: 'org' });
-    expect(await json(res)).toMatchObject({ id: p.id, name: 'renamed', audiences: ['a'], allowed_organizations: [org.organization_id], organization_claim: 'org', issuer: idp.issuer });
+    const res = await admin('PATCH', `/v1/federation/partners/${p.id}`, {
+      name: 'renamed',
+      audiences: ['a'],
+      allowed_organizations: [org.organization_id],
+      organization_claim: 'org',
+    });
+    expect(await json(res)).toMatchObject({
+      id: p.id,
+      name: 'renamed',
+      audiences: ['a'],
+      allowed_organizations: [org.organization_id],
+      organization_claim: 'org',
+      issuer: idp.issuer,
+    });
     await expectProblem(await admin('PATCH', `/v1/federation/partners/${p.id}`, {}), 400, 'validation_failed');
-    await expectProblem(await admin('PATCH', `/v1/federation/partners/${p.id}`, { issuer: 'https://other' }), 400, 'validation_failed');
-    await expectProblem(await admin('PATCH', `/v1/federation/partners/${p.id}`, { status: 'expired' }), 400, 'validation_failed');
-    await expectProblem(await admin('PATCH', `/v1/federation/partners/${crypto.randomUUID()}`, { name: 'x' }), 404, 'not_found');
+    await expectProblem(
+      await admin('PATCH', `/v1/federation/partners/${p.id}`, { issuer: 'https://other' }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await admin('PATCH', `/v1/federation/partners/${p.id}`, { status: 'expired' }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await admin('PATCH', `/v1/federation/partners/${crypto.randomUUID()}`, { name: 'x' }),
+      404,
+      'not_found',
+    );
   });
 
   it('a new jwks_uri is validated and replaces the cached keys at once', async () => {
@@ -219,7 +297,11 @@ describe('reading, expiry, updates and deletion', () => {
     // A bad new JWKS is refused and changes nothing.
     const broken = unique('broken');
     await publish(broken, { body: 'nope' });
-    await expectProblem(await admin('PATCH', `/v1/federation/partners/${p.id}`, { jwks_uri: jwksUrl(broken) }), 400, 'federation_partner_invalid');
+    await expectProblem(
+      await admin('PATCH', `/v1/federation/partners/${p.id}`, { jwks_uri: jwksUrl(broken) }),
+      400,
+      'federation_partner_invalid',
+    );
     expect((await verify(org.api_key, oldToken)).status).toBe(200);
 
     // The partner moves to a new endpoint with a new key; the old key must stop working immediately.
@@ -241,7 +323,9 @@ describe('reading, expiry, updates and deletion', () => {
     const token = await idp.sign(idp.keys[0]!, org.organization_id);
     expect((await verify(org.api_key, token)).status).toBe(200);
     expect((await admin('DELETE', `/v1/federation/partners/${p.id}`)).status).toBe(204);
-    expect((await expectProblem(await verify(org.api_key, token), 401, 'federation_verification_failed')).reason).toBe('unknown_issuer');
+    expect((await expectProblem(await verify(org.api_key, token), 401, 'federation_verification_failed')).reason).toBe(
+      'unknown_issuer',
+    );
     await expectProblem(await admin('GET', `/v1/federation/partners/${p.id}`), 404, 'not_found');
     await expectProblem(await admin('DELETE', `/v1/federation/partners/${p.id}`), 404, 'not_found');
     expect(await redis.getJson(`federation:jwks:${idp.issuer}`)).toBeUndefined();

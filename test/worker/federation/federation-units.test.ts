@@ -1,20 +1,25 @@
 // Pieces of the federation verifier without the HTTP API: canonical base64url, claim checks at the skew
 // boundaries (signed tokens through verifyPartnerToken), the ROCA fingerprint on fresh keys, and the
 // bounded isolate memory.
+
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { isCanonicalBase64url } from '../../../worker/features/federation/base64url.ts';
-import { parseJws } from '../../../worker/features/federation/jws.ts';
-import { importJwks, keySetOf, type KeySet } from '../../../worker/features/federation/key-policy.ts';
-import { verifyPartnerToken, type ClaimPolicy } from '../../../worker/features/federation/verify-token.ts';
-import { hasRocaFingerprint } from '../../../worker/features/federation/roca.ts';
-import { IssuerMemory, type CachedPartner } from '../../../worker/features/federation/issuer-memory.ts';
 import { FederationVerificationError } from '../../../worker/features/federation/errors.ts';
+import { type CachedPartner, IssuerMemory } from '../../../worker/features/federation/issuer-memory.ts';
+import { parseJws } from '../../../worker/features/federation/jws.ts';
+import { importJwks, type KeySet, keySetOf } from '../../../worker/features/federation/key-policy.ts';
+import { hasRocaFingerprint } from '../../../worker/features/federation/roca.ts';
+import { type ClaimPolicy, verifyPartnerToken } from '../../../worker/features/federation/verify-token.ts';
 import { fromB64url, signRawEs256 } from '../../support/federation.ts';
 
 describe('isCanonicalBase64url', () => {
-  it.each(['', 'AA', 'AAA', 'AAAA', 'Zm9v', 'Zm8', 'Zg', '-_-_'])('accepts %j', (s) => expect(isCanonicalBase64url(s)).toBe(true));
-  it.each(['A', 'Zm9v=', 'Zg==', 'Zh', 'Zm9', 'Zm+v', 'Zm/v', 'Zm 9v', 'Zm9v\n', 'Zé'])('refuses %j', (s) => expect(isCanonicalBase64url(s)).toBe(false));
+  it.each(['', 'AA', 'AAA', 'AAAA', 'Zm9v', 'Zm8', 'Zg', '-_-_'])('accepts %j', (s) =>
+    expect(isCanonicalBase64url(s)).toBe(true),
+  );
+  it.each(['A', 'Zm9v=', 'Zg==', 'Zh', 'Zm9', 'Zm+v', 'Zm/v', 'Zm 9v', 'Zm9v\n', 'Zé'])('refuses %j', (s) =>
+    expect(isCanonicalBase64url(s)).toBe(false),
+  );
 });
 
 describe('verifyPartnerToken claim checks', () => {
@@ -44,7 +49,11 @@ describe('verifyPartnerToken claim checks', () => {
     for (const [k, v] of Object.entries(all)) if (v === undefined) delete all[k];
     const token = await new SignJWT(all).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
     try {
-      await verifyPartnerToken(parseJws(token, 16_384), { current: async () => keySet, refresh: async () => undefined }, policy(p));
+      await verifyPartnerToken(
+        parseJws(token, 16_384),
+        { current: async () => keySet, refresh: async () => undefined },
+        policy(p),
+      );
       return 'ok';
     } catch (err) {
       if (err instanceof FederationVerificationError) return err.reason;
@@ -53,7 +62,9 @@ describe('verifyPartnerToken claim checks', () => {
   };
 
   const signedByK1 = () =>
-    new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
+    new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(privateKey);
 
   it('applies the skew exactly at the boundaries', async () => {
     expect(await reason({ exp: 1_000_000 - 59 })).toBe('ok');
@@ -75,16 +86,24 @@ describe('verifyPartnerToken claim checks', () => {
 
   it('refuses a date of 1e999 (Infinity once parsed) as malformed, not as a token that never expires', async () => {
     const signer = { kid: 'k1', alg: 'ES256' as const, privateKey, publicJwk: {} };
-    const token = await signRawEs256(signer, { alg: 'ES256', kid: 'k1' }, `{"iss":"${issuer}","organization_id":"${org}","exp":1e999}`);
+    const token = await signRawEs256(
+      signer,
+      { alg: 'ES256', kid: 'k1' },
+      `{"iss":"${issuer}","organization_id":"${org}","exp":1e999}`,
+    );
     const keys = { current: async () => keySet, refresh: async () => undefined };
-    await expect(verifyPartnerToken(parseJws(token, 16_384), keys, policy())).rejects.toMatchObject({ reason: 'malformed' });
+    await expect(verifyPartnerToken(parseJws(token, 16_384), keys, policy())).rejects.toMatchObject({
+      reason: 'malformed',
+    });
   });
 
   it('asks for newer keys only after a miss, and names an ambiguous or mistyped key for what it is', async () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
     const second = await importJwks({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k2' }] });
     if (!second.ok) throw new Error(second.reason);
-    const token = await new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 }).setProtectedHeader({ alg: 'ES256', kid: 'k2' }).sign(pair.privateKey);
+    const token = await new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k2' })
+      .sign(pair.privateKey);
     let refreshes = 0;
     const rotating = {
       current: async () => keySet,
@@ -93,20 +112,28 @@ describe('verifyPartnerToken claim checks', () => {
         return second.keySet;
       },
     };
-    await expect(verifyPartnerToken(parseJws(token, 16_384), rotating, policy())).resolves.toMatchObject({ organizationId: org });
+    await expect(verifyPartnerToken(parseJws(token, 16_384), rotating, policy())).resolves.toMatchObject({
+      organizationId: org,
+    });
     expect(refreshes).toBe(1);
 
     // No kid, two ES256 keys: which one is meant is not guessed.
     const both = keySetOf([...keySet.jwks, ...second.keySet.jwks].map(({ kid: _kid, ...k }) => k));
-    const noKid = await new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 }).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
+    const noKid = await new SignJWT({ iss: issuer, organization_id: org, exp: 1_000_600 })
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(privateKey);
     const fixed = { current: async () => both, refresh: async () => undefined };
-    await expect(verifyPartnerToken(parseJws(noKid, 16_384), fixed, policy())).rejects.toMatchObject({ reason: 'key_not_found' });
+    await expect(verifyPartnerToken(parseJws(noKid, 16_384), fixed, policy())).rejects.toMatchObject({
+      reason: 'key_not_found',
+    });
     // A kid naming a key of another type: algorithm confusion.
     const rsa = await generateKeyPair('RS256', { extractable: true });
     const rsaSet = await importJwks({ keys: [{ ...(await exportJWK(rsa.publicKey)), kid: 'k1' }] });
     if (!rsaSet.ok) throw new Error(rsaSet.reason);
     const wrongType = { current: async () => rsaSet.keySet, refresh: async () => undefined };
-    await expect(verifyPartnerToken(parseJws(await signedByK1(), 16_384), wrongType, policy())).rejects.toMatchObject({ reason: 'alg_not_allowed' });
+    await expect(verifyPartnerToken(parseJws(await signedByK1(), 16_384), wrongType, policy())).rejects.toMatchObject({
+      reason: 'alg_not_allowed',
+    });
   });
 
   it('checks audiences only when the partner lists some', async () => {

@@ -1,23 +1,24 @@
 // POST /v1/federation/verify against real partner IdPs: keys made with jose, public JWKS served by the
 // local JWKS server, tokens signed with the partners' private keys.
+
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
-import { ADMIN_TOKEN, call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { MovableClock, clockedApp } from '../../support/clocked-app.ts';
+import { clockedApp, MovableClock } from '../../support/clocked-app.ts';
 import {
   b64url,
   fromB64url,
+  jwksHits,
   jwksUrl,
   makeKey,
   newIdp,
+  type PartnerAlg,
   publish,
   registerPartner,
+  signRawEs256,
   unique,
   verify,
-  jwksHits,
-  signRawEs256,
-  type PartnerAlg,
 } from '../../support/federation.ts';
+import { ADMIN_TOKEN, call, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
 
 let org: Org;
 beforeAll(async () => {
@@ -37,7 +38,12 @@ describe('valid tokens', () => {
     const res = await verify(org.api_key, token);
     expect(res.status).toBe(200);
     const body = await json(res);
-    expect(body).toMatchObject({ valid: true, issuer: idp.issuer, subject: 'user-42', organization_id: org.organization_id });
+    expect(body).toMatchObject({
+      valid: true,
+      issuer: idp.issuer,
+      subject: 'user-42',
+      organization_id: org.organization_id,
+    });
     expect(body.claims).toMatchObject({ iss: idp.issuer, scope: 'read' });
   });
 
@@ -50,8 +56,14 @@ describe('valid tokens', () => {
 
   it('uses a custom organization claim and accepts a listed audience', async () => {
     const idp = await newIdp('ES256');
-    await registerPartner(idp, { organization_claim: 'tenant', audiences: ['https://api.one', 'https://api.two'], allowed_organizations: [org.organization_id] });
-    const token = await idp.sign(idp.keys[0]!, 'ignored', { claims: { tenant: org.organization_id, aud: ['https://x', 'https://api.two'] } });
+    await registerPartner(idp, {
+      organization_claim: 'tenant',
+      audiences: ['https://api.one', 'https://api.two'],
+      allowed_organizations: [org.organization_id],
+    });
+    const token = await idp.sign(idp.keys[0]!, 'ignored', {
+      claims: { tenant: org.organization_id, aud: ['https://x', 'https://api.two'] },
+    });
     const res = await verify(org.api_key, token);
     expect(res.status).toBe(200);
     expect((await json(res)).organization_id).toBe(org.organization_id);
@@ -90,7 +102,14 @@ describe('key rotation and the refetch cooldown', () => {
     const app = clockedApp(clock);
     const nowS = () => Math.floor(clock.now().getTime() / 1000);
     const idp = await newIdp('ES256');
-    expect((await app('POST', '/v1/federation/partners', { token: ADMIN_TOKEN, body: { name: idp.name, issuer: idp.issuer, jwks_uri: idp.jwksUri } })).status).toBe(201);
+    expect(
+      (
+        await app('POST', '/v1/federation/partners', {
+          token: ADMIN_TOKEN,
+          body: { name: idp.name, issuer: idp.issuer, jwks_uri: idp.jwksUri },
+        })
+      ).status,
+    ).toBe(201);
     const call = async (token: string) => app('POST', '/v1/federation/verify', { token: org.api_key, body: { token } });
 
     expect((await call(await idp.sign(idp.keys[0]!, org.organization_id, {}, nowS()))).status).toBe(200);
@@ -112,8 +131,14 @@ describe('key rotation and the refetch cooldown', () => {
 
     // Next window: one more refetch is allowed (and the kid is still unknown).
     clock.set(new Date(T0 + 30_000).toISOString());
-    await expectReason(await call(await idp.sign(await makeKey('ES256'), org.organization_id, {}, nowS())), 'key_not_found');
-    await expectReason(await call(await idp.sign(await makeKey('ES256'), org.organization_id, {}, nowS())), 'key_not_found');
+    await expectReason(
+      await call(await idp.sign(await makeKey('ES256'), org.organization_id, {}, nowS())),
+      'key_not_found',
+    );
+    await expectReason(
+      await call(await idp.sign(await makeKey('ES256'), org.organization_id, {}, nowS())),
+      'key_not_found',
+    );
     expect(await idp.hits()).toBe(3);
     // The old key still verifies from cache.
     expect((await call(await idp.sign(idp.keys[0]!, org.organization_id, {}, nowS()))).status).toBe(200);
@@ -141,9 +166,22 @@ describe('attack table', () => {
   });
 
   it('HS256 keyed with the partner public key → alg_not_allowed', async () => {
-    const publicKey = (await crypto.subtle.importKey('jwk', rsa().publicJwk as unknown as JsonWebKey, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, ['verify']));
-    for (const secret of [new TextEncoder().encode(await exportSPKI(publicKey)), new TextEncoder().encode(JSON.stringify(rsa().publicJwk))]) {
-      const token = await new SignJWT({ iss: idp.issuer, organization_id: partnerOrg.organization_id, exp: Math.floor(Date.now() / 1000) + 600 })
+    const publicKey = await crypto.subtle.importKey(
+      'jwk',
+      rsa().publicJwk as unknown as JsonWebKey,
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      true,
+      ['verify'],
+    );
+    for (const secret of [
+      new TextEncoder().encode(await exportSPKI(publicKey)),
+      new TextEncoder().encode(JSON.stringify(rsa().publicJwk)),
+    ]) {
+      const token = await new SignJWT({
+        iss: idp.issuer,
+        organization_id: partnerOrg.organization_id,
+        exp: Math.floor(Date.now() / 1000) + 600,
+      })
         .setProtectedHeader({ alg: 'HS256', kid: rsa().kid })
         .sign(secret);
       await expectReason(await verify(partnerOrg.api_key, token), 'alg_not_allowed');
@@ -163,14 +201,19 @@ describe('attack table', () => {
     const attacker = await makeKey('ES256');
     const elsewhere = unique('attacker');
     await publish(elsewhere, { json: { keys: [attacker.publicJwk] } });
-    const token = await idp.sign(attacker, partnerOrg.organization_id, { header: { jku: jwksUrl(elsewhere), x5u: jwksUrl(elsewhere) } });
+    const token = await idp.sign(attacker, partnerOrg.organization_id, {
+      header: { jku: jwksUrl(elsewhere), x5u: jwksUrl(elsewhere) },
+    });
     await expectReason(await verify(partnerOrg.api_key, token), 'key_not_found');
     expect(await jwksHits(elsewhere)).toBe(0);
   });
 
   it('an ES256 signature with r = s = 0 → signature_invalid', async () => {
     const [h, p] = parts(await good());
-    await expectReason(await verify(partnerOrg.api_key, `${h}.${p}.${b64url(new Uint8Array(64))}`), 'signature_invalid');
+    await expectReason(
+      await verify(partnerOrg.api_key, `${h}.${p}.${b64url(new Uint8Array(64))}`),
+      'signature_invalid',
+    );
   });
 
   it('an ES256 signature in DER instead of raw r‖s → signature_invalid', async () => {
@@ -192,30 +235,51 @@ describe('attack table', () => {
     for (const t of [await good(), await idp.sign(rsa(), partnerOrg.organization_id)]) {
       const [h, p, s] = parts(t);
       const sig = fromB64url(s);
-      await expectReason(await verify(partnerOrg.api_key, `${h}.${p}.${b64url(sig.slice(0, sig.length - 1))}`), 'signature_invalid');
-      await expectReason(await verify(partnerOrg.api_key, `${h}.${p}.${b64url(sig.slice(0, sig.length / 2))}`), 'signature_invalid');
+      await expectReason(
+        await verify(partnerOrg.api_key, `${h}.${p}.${b64url(sig.slice(0, sig.length - 1))}`),
+        'signature_invalid',
+      );
+      await expectReason(
+        await verify(partnerOrg.api_key, `${h}.${p}.${b64url(sig.slice(0, sig.length / 2))}`),
+        'signature_invalid',
+      );
     }
   });
 
   it('a payload changed after signing → signature_invalid', async () => {
     const [h, p, s] = parts(await good());
     const claims = JSON.parse(new TextDecoder().decode(fromB64url(p)));
-    await expectReason(await verify(partnerOrg.api_key, `${h}.${b64url({ ...claims, sub: 'admin' })}.${s}`), 'signature_invalid');
+    await expectReason(
+      await verify(partnerOrg.api_key, `${h}.${b64url({ ...claims, sub: 'admin' })}.${s}`),
+      'signature_invalid',
+    );
   });
 
   it('expired → expired', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectReason(await verify(partnerOrg.api_key, await good({ claims: { iat: now - 7200, exp: now - 3600 } })), 'expired');
+    await expectReason(
+      await verify(partnerOrg.api_key, await good({ claims: { iat: now - 7200, exp: now - 3600 } })),
+      'expired',
+    );
   });
 
   it('not yet valid → not_yet_valid (nbf, and iat in the future)', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectReason(await verify(partnerOrg.api_key, await good({ claims: { nbf: now + 3600, exp: now + 7200 } })), 'not_yet_valid');
-    await expectReason(await verify(partnerOrg.api_key, await good({ claims: { iat: now + 3600, exp: now + 7200 } })), 'not_yet_valid');
+    await expectReason(
+      await verify(partnerOrg.api_key, await good({ claims: { nbf: now + 3600, exp: now + 7200 } })),
+      'not_yet_valid',
+    );
+    await expectReason(
+      await verify(partnerOrg.api_key, await good({ claims: { iat: now + 3600, exp: now + 7200 } })),
+      'not_yet_valid',
+    );
   });
 
   it('unknown issuer → unknown_issuer', async () => {
-    await expectReason(await verify(partnerOrg.api_key, await good({ claims: { iss: `https://${unique('nobody')}.test` } })), 'unknown_issuer');
+    await expectReason(
+      await verify(partnerOrg.api_key, await good({ claims: { iss: `https://${unique('nobody')}.test` } })),
+      'unknown_issuer',
+    );
     await expectReason(await verify(partnerOrg.api_key, await good({ claims: { iss: undefined } })), 'unknown_issuer');
   });
 
@@ -224,7 +288,8 @@ describe('attack table', () => {
     const partner = await registerPartner(other);
     const token = await other.sign(other.keys[0]!, partnerOrg.organization_id);
     expect((await verify(partnerOrg.api_key, token)).status).toBe(200);
-    const patch = (status: string) => call('PATCH', `/v1/federation/partners/${partner.id}`, { token: ADMIN_TOKEN, body: { status } });
+    const patch = (status: string) =>
+      call('PATCH', `/v1/federation/partners/${partner.id}`, { token: ADMIN_TOKEN, body: { status } });
     expect((await patch('suspended')).status).toBe(200);
     await expectReason(await verify(partnerOrg.api_key, token), 'partner_suspended');
     expect((await patch('active')).status).toBe(200);
@@ -258,21 +323,49 @@ describe('attack table', () => {
     // The allowed organization verifies its own token.
     expect((await verify(allowedOrg.api_key, await other.sign(key, allowedOrg.organization_id))).status).toBe(200);
     // A tenant the partner may not issue for, with a token naming that tenant.
-    await expectReason(await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id)), 'organization_not_allowed');
+    await expectReason(
+      await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id)),
+      'organization_not_allowed',
+    );
     // A tenant replaying a token issued for another organization.
-    await expectReason(await verify(partnerOrg.api_key, await other.sign(key, allowedOrg.organization_id)), 'organization_not_allowed');
-    await expectReason(await verify(partnerOrg.api_key, await idp.sign(ec(), org.organization_id)), 'organization_not_allowed');
+    await expectReason(
+      await verify(partnerOrg.api_key, await other.sign(key, allowedOrg.organization_id)),
+      'organization_not_allowed',
+    );
+    await expectReason(
+      await verify(partnerOrg.api_key, await idp.sign(ec(), org.organization_id)),
+      'organization_not_allowed',
+    );
     // No organization claim at all.
-    await expectReason(await verify(partnerOrg.api_key, await good({ claims: { organization_id: undefined } })), 'organization_not_allowed');
+    await expectReason(
+      await verify(partnerOrg.api_key, await good({ claims: { organization_id: undefined } })),
+      'organization_not_allowed',
+    );
   });
 
   it('audience mismatch → audience_mismatch', async () => {
     const other = await newIdp('ES256');
     await registerPartner(other, { audiences: ['https://api.agentidp.test'] });
     const key = other.keys[0]!;
-    await expectReason(await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id, { claims: { aud: 'https://elsewhere.test' } })), 'audience_mismatch');
-    await expectReason(await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id)), 'audience_mismatch');
-    expect((await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id, { claims: { aud: 'https://api.agentidp.test' } }))).status).toBe(200);
+    await expectReason(
+      await verify(
+        partnerOrg.api_key,
+        await other.sign(key, partnerOrg.organization_id, { claims: { aud: 'https://elsewhere.test' } }),
+      ),
+      'audience_mismatch',
+    );
+    await expectReason(
+      await verify(partnerOrg.api_key, await other.sign(key, partnerOrg.organization_id)),
+      'audience_mismatch',
+    );
+    expect(
+      (
+        await verify(
+          partnerOrg.api_key,
+          await other.sign(key, partnerOrg.organization_id, { claims: { aud: 'https://api.agentidp.test' } }),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it('a 1 MB token → token_too_large', async () => {
@@ -284,7 +377,17 @@ describe('attack table', () => {
 
   it('a token that is not three base64url parts → malformed', async () => {
     const [h, p, s] = parts(await good());
-    for (const token of ['', 'abc', `${h}.${p}`, `${h}.${p}.${s}.${s}`, `${h}.${p}.${s}!`, `${h}.${p}.${s}=`, `${h}=.${p}.${s}`, ` ${h}.${p}.${s}`, `${h}..${s}`]) {
+    for (const token of [
+      '',
+      'abc',
+      `${h}.${p}`,
+      `${h}.${p}.${s}.${s}`,
+      `${h}.${p}.${s}!`,
+      `${h}.${p}.${s}=`,
+      `${h}=.${p}.${s}`,
+      ` ${h}.${p}.${s}`,
+      `${h}..${s}`,
+    ]) {
       await expectReason(await verify(partnerOrg.api_key, token), 'malformed');
     }
   });
@@ -296,11 +399,21 @@ describe('attack table', () => {
 
   it('other refused algorithms and critical headers', async () => {
     const { privateKey } = await generateKeyPair('RS512', { extractable: true });
-    const rs512 = await new SignJWT({ iss: idp.issuer, exp: Math.floor(Date.now() / 1000) + 60 }).setProtectedHeader({ alg: 'RS512', kid: rsa().kid }).sign(privateKey);
+    const rs512 = await new SignJWT({ iss: idp.issuer, exp: Math.floor(Date.now() / 1000) + 60 })
+      .setProtectedHeader({ alg: 'RS512', kid: rsa().kid })
+      .sign(privateKey);
     await expectReason(await verify(partnerOrg.api_key, rs512), 'alg_not_allowed');
-    const claims = { iss: idp.issuer, organization_id: partnerOrg.organization_id, exp: Math.floor(Date.now() / 1000) + 600 };
+    const claims = {
+      iss: idp.issuer,
+      organization_id: partnerOrg.organization_id,
+      exp: Math.floor(Date.now() / 1000) + 600,
+    };
     for (const crit of [['exp'], ['b64'], ['urn:example:unknown']]) {
-      const token = await signRawEs256(ec(), { alg: 'ES256', kid: ec().kid, crit, exp: 1, b64: true, 'urn:example:unknown': 1 }, claims);
+      const token = await signRawEs256(
+        ec(),
+        { alg: 'ES256', kid: ec().kid, crit, exp: 1, b64: true, 'urn:example:unknown': 1 },
+        claims,
+      );
       await expectReason(await verify(partnerOrg.api_key, token), 'malformed');
     }
   });
@@ -308,7 +421,13 @@ describe('attack table', () => {
   it('claims that are not well-formed → malformed', async () => {
     await expectReason(await verify(partnerOrg.api_key, await good({ claims: { exp: undefined } })), 'malformed');
     await expectReason(await verify(partnerOrg.api_key, await good({ claims: { exp: 'tomorrow' } })), 'malformed');
-    await expectReason(await verify(partnerOrg.api_key, await signRawEs256(ec(), { alg: 'ES256', kid: ec().kid }, [1, 2])), 'malformed');
-    await expectReason(await verify(partnerOrg.api_key, await signRawEs256(ec(), { alg: 'ES256', kid: ec().kid }, 'not json')), 'malformed');
+    await expectReason(
+      await verify(partnerOrg.api_key, await signRawEs256(ec(), { alg: 'ES256', kid: ec().kid }, [1, 2])),
+      'malformed',
+    );
+    await expectReason(
+      await verify(partnerOrg.api_key, await signRawEs256(ec(), { alg: 'ES256', kid: ec().kid }, 'not json')),
+      'malformed',
+    );
   });
 });

@@ -8,14 +8,14 @@
 // and EdDSA, so vectors that are valid for HS*, RS384/512, PS384/512 or ES512 must be refused — and only
 // for that reason. JWE vectors (json_web_crypto_test jwe_*) do not apply to a JWS verifier.
 import { describe, expect, it } from 'vitest';
+import { FederationVerificationError } from '../../../worker/features/federation/errors.ts';
+import { parseJws } from '../../../worker/features/federation/jws.ts';
+import { FEDERATION_ALGS, importJwks, type KeySet } from '../../../worker/features/federation/key-policy.ts';
+import { type KeySource, verifyJws } from '../../../worker/features/federation/verify-token.ts';
+import p1363Vectors from '../../fixtures/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json';
+import cryptoVectors from '../../fixtures/wycheproof/json_web_crypto_test.json';
 import keyVectors from '../../fixtures/wycheproof/json_web_key_test.json';
 import sigVectors from '../../fixtures/wycheproof/json_web_signature_test.json';
-import cryptoVectors from '../../fixtures/wycheproof/json_web_crypto_test.json';
-import p1363Vectors from '../../fixtures/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json';
-import { FEDERATION_ALGS, importJwks, type KeySet } from '../../../worker/features/federation/key-policy.ts';
-import { parseJws } from '../../../worker/features/federation/jws.ts';
-import { verifyJws, type KeySource } from '../../../worker/features/federation/verify-token.ts';
-import { FederationVerificationError } from '../../../worker/features/federation/errors.ts';
 import { b64url, fromB64url } from '../../support/federation.ts';
 
 interface JwsTest {
@@ -92,14 +92,17 @@ async function checkFile(groups: JwsGroup[], only: (g: JwsGroup) => boolean = ()
         // Valid elsewhere, outside our algorithm policy: refused as alg_not_allowed, or at import when
         // the group's keys are of a kind we never accept (symmetric, P-521).
         if (outcome.accepted) failures.push(`${id}: accepted outside the algorithm policy`);
-        else if (outcome.stage === 'verify' && outcome.reason !== 'alg_not_allowed') failures.push(`${id}: refused for ${outcome.reason}, not policy`);
+        else if (outcome.stage === 'verify' && outcome.reason !== 'alg_not_allowed')
+          failures.push(`${id}: refused for ${outcome.reason}, not policy`);
         else counts.policy++;
       } else if (test.result === 'invalid') {
         if (outcome.accepted) failures.push(`${id}: invalid vector accepted`);
         else counts.rejected++;
         // alg none is refused by the parser, whatever the partner's keys.
-        if (test.flags.includes('AlgIsNone') && parseReason(test.jws) !== 'alg_not_allowed') failures.push(`${id}: ${parseReason(test.jws)}`);
-        if (!outcome.accepted && test.flags.includes('ModifiedPadding') && outcome.reason !== 'signature_invalid') failures.push(`${id}: ${outcome.reason}`);
+        if (test.flags.includes('AlgIsNone') && parseReason(test.jws) !== 'alg_not_allowed')
+          failures.push(`${id}: ${parseReason(test.jws)}`);
+        if (!outcome.accepted && test.flags.includes('ModifiedPadding') && outcome.reason !== 'signature_invalid')
+          failures.push(`${id}: ${outcome.reason}`);
       }
     }
   }
@@ -128,7 +131,11 @@ describe('json_web_signature_test.json', () => {
   it('keys marked for encryption (use or key_ops) are never used to verify', async () => {
     for (const group of groups.filter((g) => g.comment === 'rsa_encryption' || g.comment === 'ec_key_for_encryption')) {
       const outcome = await run(group, group.tests[0]!);
-      expect(outcome).toMatchObject({ accepted: false, stage: 'import', reason: 'the JWKS holds no usable signing key' });
+      expect(outcome).toMatchObject({
+        accepted: false,
+        stage: 'import',
+        reason: 'the JWKS holds no usable signing key',
+      });
     }
   });
 
@@ -174,7 +181,12 @@ describe('json_web_key_test.json', () => {
   it('duplicate kids among public keys are refused', async () => {
     const group = groups.find((g) => g.comment === 'rs256' && g.public)!;
     const key = (group.public!.keys as Record<string, unknown>[])[0]!;
-    const imported = await importJwks({ keys: [{ ...key, kid: 'same' }, { ...key, kid: 'same' }] });
+    const imported = await importJwks({
+      keys: [
+        { ...key, kid: 'same' },
+        { ...key, kid: 'same' },
+      ],
+    });
     expect(imported).toMatchObject({ ok: false, reason: 'duplicate kid "same"' });
   });
 });
@@ -227,8 +239,11 @@ describe('ecdsa_secp256r1_sha256_p1363_test.json', () => {
         checked++;
         // The key the verifier resolves, with the ES256 signature check, over the vector's message instead
         // of a JWS signing input.
-        const primitive = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, hex(test.sig), hex(test.msg)).catch(() => false);
-        if (test.result === 'valid' && !primitive) failures.push(`#${test.tcId} ${test.comment}: valid signature refused`);
+        const primitive = await crypto.subtle
+          .verify({ name: 'ECDSA', hash: 'SHA-256' }, key, hex(test.sig), hex(test.msg))
+          .catch(() => false);
+        if (test.result === 'valid' && !primitive)
+          failures.push(`#${test.tcId} ${test.comment}: valid signature refused`);
         if (test.result === 'invalid') {
           if (primitive) failures.push(`#${test.tcId} ${test.comment}: invalid signature accepted`);
           // An invalid signature is invalid over any message: carried in a token, the verifier must refuse it.

@@ -1,12 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clockedApp } from '../../support/clocked-app.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
+import { clockedApp } from '../../support/clocked-app.ts';
 import { createOrg, expectProblem } from '../../support/worker.ts';
 
 /** db_queries of the request-log line for the response's request id. */
 function queriesOf(lines: string[], res: Response): number {
   const id = res.headers.get('x-request-id');
-  const line = lines.map((l) => { try { return JSON.parse(l); } catch { return {}; } }).find((l) => l.request_id === id);
+  const line = lines
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return {};
+      }
+    })
+    .find((l) => l.request_id === id);
   return line?.db_queries;
 }
 

@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { Validator } from '@cfworker/json-schema';
 // The OpenAPI 3.1 meta-schema as published (spec.openapis.org), shipped by @seriousme/openapi-schema-validator.
 // That package's own validator compiles schemas with `new Function`, which workerd forbids; @cfworker/json-schema
 // interprets them instead.
 import oas31Schema from '@seriousme/openapi-schema-validator/schemas/v3.1/schema.json';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../worker/app.ts';
 import { call, json } from '../../support/worker.ts';
 
@@ -56,7 +56,13 @@ describe('GET /openapi.json', () => {
     const covered = (k: string) => {
       if (exact.has(k)) return true;
       const [method, path] = k.split(' ') as [string, string];
-      return wildcards.some((w) => (w.method === method || w.method === 'ALL') && w.prefix.length > 1 && path.startsWith(w.prefix) && !w.prefix.startsWith('/v1/'));
+      return wildcards.some(
+        (w) =>
+          (w.method === method || w.method === 'ALL') &&
+          w.prefix.length > 1 &&
+          path.startsWith(w.prefix) &&
+          !w.prefix.startsWith('/v1/'),
+      );
     };
     expect([...documented].filter((k) => !covered(k))).toEqual([]);
     // The catch-all handlers are documented too.

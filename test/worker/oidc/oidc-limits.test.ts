@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
-import { createOrg, json } from '../../support/worker.ts';
-import { MovableClock, bindings } from '../../support/clocked-app.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { bindings, MovableClock } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
-import { agentWithCredential, clientCredentials, inProcessWorker, tokenRequestVia, verifyAccessToken } from '../../support/oidc.ts';
+import {
+  agentWithCredential,
+  clientCredentials,
+  inProcessWorker,
+  tokenRequestVia,
+  verifyAccessToken,
+} from '../../support/oidc.ts';
+import { createOrg, json } from '../../support/worker.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_TOKENS = TIER_CONFIG.free.max_tokens_per_day!;
@@ -108,11 +114,19 @@ describe('analytics of issued tokens', () => {
     });
 
     const trend = await json(
-      await worker(new Request(`https://idp.test/v1/analytics/tokens?days=1`, { headers: { authorization: `Bearer ${org.api_key}` } })),
+      await worker(
+        new Request(`https://idp.test/v1/analytics/tokens?days=1`, {
+          headers: { authorization: `Bearer ${org.api_key}` },
+        }),
+      ),
     );
     expect(trend).toEqual({ days: 1, series: [{ date: TODAY, count: 4 }] });
     const usage = await json(
-      await worker(new Request(`https://idp.test/v1/analytics/agent-usage`, { headers: { authorization: `Bearer ${org.api_key}` } })),
+      await worker(
+        new Request(`https://idp.test/v1/analytics/agent-usage`, {
+          headers: { authorization: `Bearer ${org.api_key}` },
+        }),
+      ),
     );
     expect(usage.agents.map((x: { agent_id: string; token_count: number }) => [x.agent_id, x.token_count])).toEqual([
       [a.agentId, 3],

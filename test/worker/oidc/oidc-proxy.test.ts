@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
 import { exports } from 'cloudflare:workers';
-import { call, expectProblem, json } from '../../support/worker.ts';
+import { describe, expect, it } from 'vitest';
 import { bindings } from '../../support/clocked-app.ts';
 import { ISSUER, inProcessWorker } from '../../support/oidc.ts';
+import { call, expectProblem, json } from '../../support/worker.ts';
 
 const ORIGIN = bindings.OIDC_ORIGIN as string;
 const INTERNAL_TOKEN = bindings.INTERNAL_TOKEN as string;
@@ -57,7 +57,8 @@ describe('/oidc/* never reaches node-oidc internals', () => {
 
   it('documents the forwarded endpoints in the OpenAPI document', async () => {
     const doc = await json(await call('GET', '/openapi.json'));
-    for (const p of ['/oidc/.well-known/openid-configuration', '/oidc/jwks', '/oidc/token']) expect(doc.paths).toHaveProperty([p]);
+    for (const p of ['/oidc/.well-known/openid-configuration', '/oidc/jwks', '/oidc/token'])
+      expect(doc.paths).toHaveProperty([p]);
   });
 
   it('answers 404 for provider paths that are not forwarded, 405 for other methods', async () => {
@@ -105,7 +106,13 @@ describe('node-oidc internal API authentication', () => {
       ['POST', '/internal/webhook-secrets/delete'],
     ];
     for (const [method, path] of endpoints) {
-      for (const auth of [undefined, `Bearer ${INTERNAL_TOKEN}x`, `Bearer ${INTERNAL_TOKEN.slice(0, -1)}`, `Basic ${INTERNAL_TOKEN}`, 'Bearer ']) {
+      for (const auth of [
+        undefined,
+        `Bearer ${INTERNAL_TOKEN}x`,
+        `Bearer ${INTERNAL_TOKEN.slice(0, -1)}`,
+        `Basic ${INTERNAL_TOKEN}`,
+        'Bearer ',
+      ]) {
         const res = await direct(path, {
           method,
           headers: { ...(auth ? { authorization: auth } : {}), 'content-type': 'application/json' },
@@ -144,7 +151,9 @@ describe('node-oidc internal API authentication', () => {
 
 describe('provider URLs', () => {
   it('share the origin of OIDC_ISSUER whatever host name the Worker was called by', async () => {
-    const res = await exports.default.fetch(new Request('https://other-name.example/oidc/.well-known/openid-configuration'));
+    const res = await exports.default.fetch(
+      new Request('https://other-name.example/oidc/.well-known/openid-configuration'),
+    );
     expect(res.status).toBe(200);
     const meta = await json(res);
     expect(meta.issuer).toBe(ISSUER);

@@ -1,8 +1,17 @@
-import { describe, expect, it } from 'vitest';
 import * as client from 'openid-client';
-import { agentInput, call, createOrg, json } from '../../support/worker.ts';
+import { describe, expect, it } from 'vitest';
 import { sql } from '../../support/db.ts';
-import { ISSUER, agentWithCredential, customFetchVia, clientCredentials, discover, newCredential, tokenRequest, verifyAccessToken } from '../../support/oidc.ts';
+import {
+  agentWithCredential,
+  clientCredentials,
+  customFetchVia,
+  discover,
+  ISSUER,
+  newCredential,
+  tokenRequest,
+  verifyAccessToken,
+} from '../../support/oidc.ts';
+import { agentInput, call, createOrg, json } from '../../support/worker.ts';
 
 /**
  * The OAuth error openid-client rejects with: ResponseBodyError, or (for a 401 with a WWW-Authenticate
@@ -31,7 +40,10 @@ describe('discovery and JWKS through the Worker', () => {
     expect(meta.issuer).toBe(ISSUER);
     expect(meta.token_endpoint).toBe(`${ISSUER}/token`);
     expect(meta.jwks_uri).toBe(`${ISSUER}/jwks`);
-    expect(meta.grant_types_supported).toEqual(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+    expect(meta.grant_types_supported).toEqual([
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
     expect(meta.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
   });
 
@@ -48,7 +60,10 @@ describe('discovery and JWKS through the Worker', () => {
 describe('client_credentials for agents', () => {
   it('issues an ES256 JWT access token verifiable against the published JWKS', async () => {
     const org = await createOrg();
-    const { agentId, secret } = await agentWithCredential(org, { ...agentInput(1), capabilities: ['search', 'summarize'] });
+    const { agentId, secret } = await agentWithCredential(org, {
+      ...agentInput(1),
+      capabilities: ['search', 'summarize'],
+    });
     const tokens = await clientCredentials(agentId, secret);
     expect(tokens.token_type.toLowerCase()).toBe('bearer');
     expect(tokens.expires_in).toBe(600);
@@ -66,7 +81,10 @@ describe('client_credentials for agents', () => {
 
   it('grants the requested subset of the agent capabilities and drops the rest', async () => {
     const org = await createOrg();
-    const { agentId, secret } = await agentWithCredential(org, { ...agentInput(2), capabilities: ['search', 'summarize', 'with space'] });
+    const { agentId, secret } = await agentWithCredential(org, {
+      ...agentInput(2),
+      capabilities: ['search', 'summarize', 'with space'],
+    });
     const tokens = await clientCredentials(agentId, secret, 'search admin');
     expect(tokens.scope).toBe('search');
     expect((await verifyAccessToken(tokens.access_token)).payload.scope).toBe('search');
@@ -96,7 +114,10 @@ describe('client_credentials for agents', () => {
   it('refuses a wrong secret with invalid_client', async () => {
     const org = await createOrg();
     const { agentId, secret } = await agentWithCredential(org);
-    expect(await oauthErrorOf(clientCredentials(agentId, `${secret}x`))).toEqual({ error: 'invalid_client', status: 401 });
+    expect(await oauthErrorOf(clientCredentials(agentId, `${secret}x`))).toEqual({
+      error: 'invalid_client',
+      status: 401,
+    });
   });
 
   it('refuses a revoked credential with invalid_client, while another one still works', async () => {
@@ -114,7 +135,9 @@ describe('client_credentials for agents', () => {
     const org = await createOrg();
     const { agentId, secret, credentialId } = await agentWithCredential(org);
     expect((await clientCredentials(agentId, secret)).access_token).toBeTruthy();
-    await sql(`UPDATE credentials SET expires_at = now() - interval '1 second' WHERE credential_id = $1`, [credentialId]);
+    await sql(`UPDATE credentials SET expires_at = now() - interval '1 second' WHERE credential_id = $1`, [
+      credentialId,
+    ]);
     expect(await oauthErrorOf(clientCredentials(agentId, secret))).toEqual({ error: 'invalid_client', status: 401 });
   });
 
@@ -147,7 +170,10 @@ describe('client_credentials for agents', () => {
     const ok = await tokenRequest(agentId, secret, { grant_type: 'client_credentials', resource: 'https://idp.test' });
     expect(ok.status).toBe(200);
     expect((await verifyAccessToken((await json(ok)).access_token)).payload.aud).toBe('https://idp.test');
-    const other = await tokenRequest(agentId, secret, { grant_type: 'client_credentials', resource: 'https://elsewhere.example' });
+    const other = await tokenRequest(agentId, secret, {
+      grant_type: 'client_credentials',
+      resource: 'https://elsewhere.example',
+    });
     expect(other.status).toBe(400);
     expect((await json(other)).error).toBe('invalid_target');
   });

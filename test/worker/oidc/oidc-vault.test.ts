@@ -1,16 +1,17 @@
 // Vault mode: DID private keys and webhook signing secrets in Vault KV v2 (the stand-in of
 // test/support/servers/vault-kv.ts, through node-oidc), never in Postgres.
-import { afterEach, describe, expect, it } from 'vitest';
+
 import { importJWK } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../../worker/http/errors.ts';
 import { Encryptor, parseEncryptionKeys } from '../../../worker/platform/crypto.ts';
 import { utf8 } from '../../../worker/platform/encoding.ts';
-import { AppError } from '../../../worker/http/errors.ts';
-import { agentInput, createOrg, json, type Org } from '../../support/worker.ts';
 import { sql } from '../../support/db.ts';
 import { bindings, workerServices } from '../../support/did.ts';
 import { inProcessWorker } from '../../support/oidc.ts';
 import { vaultLog, vaultOutage, vaultPaths } from '../../support/vault.ts';
 import { deliveries, eventually, receiver, verify } from '../../support/webhooks.ts';
+import { agentInput, createOrg, json, type Org } from '../../support/worker.ts';
 
 const VAULT = { KEY_CUSTODY: 'vault' };
 const worker = inProcessWorker({ env: VAULT });
@@ -20,7 +21,10 @@ async function api(org: Org, method: string, path: string, body?: unknown): Prom
   return worker(
     new Request(`https://idp.test${path}`, {
       method,
-      headers: { authorization: `Bearer ${org.api_key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${org.api_key}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
   );
@@ -34,10 +38,20 @@ async function createAgentVault(org: Org, n = 0) {
 
 /** Every text column of every row that belongs to the organization, as one string to search. */
 async function everythingStoredFor(orgId: string): Promise<string> {
-  const tables = ['organizations', 'agents', 'credentials', 'agent_did_keys', 'webhook_subscriptions', 'webhook_deliveries', 'audit_events'];
+  const tables = [
+    'organizations',
+    'agents',
+    'credentials',
+    'agent_did_keys',
+    'webhook_subscriptions',
+    'webhook_deliveries',
+    'audit_events',
+  ];
   const parts: string[] = [];
   for (const t of tables) {
-    const rows = await sql<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM ${t} x WHERE organization_id = $1`, [orgId]);
+    const rows = await sql<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM ${t} x WHERE organization_id = $1`, [
+      orgId,
+    ]);
     parts.push(...rows.map((r) => r.r));
   }
   return parts.join('\n');
@@ -84,7 +98,9 @@ describe('DID private keys in Vault (KEY_CUSTODY=vault)', () => {
       const vm = doc.verificationMethod.find((m: { id: string }) => m.id.endsWith(`#${kid}`));
       const pub = (await importJWK(vm.publicKeyJwk, 'ES256')) as CryptoKey;
       expect(await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, signature, data)).toBe(true);
-      expect((await vaultLog()).some((e) => e.method === 'GET' && e.path.startsWith(`agentidp/agents/${agent.agent_id}/`))).toBe(true);
+      expect(
+        (await vaultLog()).some((e) => e.method === 'GET' && e.path.startsWith(`agentidp/agents/${agent.agent_id}/`)),
+      ).toBe(true);
     } finally {
       await close();
     }
@@ -93,7 +109,10 @@ describe('DID private keys in Vault (KEY_CUSTODY=vault)', () => {
   it('deletes the key from Vault (every version), idempotently; signing then fails key_unavailable', async () => {
     const org = await createOrg();
     const agent = await createAgentVault(org);
-    const [key] = await sql<{ private_key_ref: string }>('SELECT private_key_ref FROM agent_did_keys WHERE agent_id = $1', [agent.agent_id]);
+    const [key] = await sql<{ private_key_ref: string }>(
+      'SELECT private_key_ref FROM agent_did_keys WHERE agent_id = $1',
+      [agent.agent_id],
+    );
     const path = await encryptor.decrypt(key!.private_key_ref);
     const { services, close } = workerServices(VAULT);
     try {
@@ -101,7 +120,9 @@ describe('DID private keys in Vault (KEY_CUSTODY=vault)', () => {
       await custody.delete(key!.private_key_ref);
       await custody.delete(key!.private_key_ref);
       expect((await vaultPaths())[path]).toBeUndefined();
-      expect((await vaultLog()).filter((e) => e.path === path && e.method === 'DELETE' && e.kind === 'metadata')).toHaveLength(2);
+      expect(
+        (await vaultLog()).filter((e) => e.path === path && e.method === 'DELETE' && e.kind === 'metadata'),
+      ).toHaveLength(2);
       const err = await custody.sign(key!.private_key_ref, utf8('x')).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect((err as AppError).code).toBe('key_unavailable');
@@ -117,7 +138,9 @@ describe('DID private keys in Vault (KEY_CUSTODY=vault)', () => {
     expect(res.status).toBe(503);
     expect((await json(res)).code).toBe('key_custody_unavailable');
     await vaultOutage(false);
-    const [row] = await sql<{ n: string }>('SELECT count(*)::text AS n FROM agents WHERE organization_id = $1', [org.organization_id]);
+    const [row] = await sql<{ n: string }>('SELECT count(*)::text AS n FROM agents WHERE organization_id = $1', [
+      org.organization_id,
+    ]);
     expect(Number(row!.n)).toBe(0);
   });
 
@@ -133,7 +156,9 @@ describe('DID private keys in Vault (KEY_CUSTODY=vault)', () => {
     );
     expect(res.status).toBe(201);
     const agent = await json(res);
-    const [key] = await sql<{ custody: string }>('SELECT custody FROM agent_did_keys WHERE agent_id = $1', [agent.agent_id]);
+    const [key] = await sql<{ custody: string }>('SELECT custody FROM agent_did_keys WHERE agent_id = $1', [
+      agent.agent_id,
+    ]);
     expect(key!.custody).toBe('local');
     expect((await vaultLog()).some((e) => e.path.includes(agent.agent_id))).toBe(false);
   });
@@ -150,12 +175,21 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
     const path = `agentidp/webhooks/${org.organization_id}/${hook.id}/secret`;
 
     const writes = (await vaultLog()).filter((e) => e.path === path && e.method === 'POST');
-    expect(writes).toEqual([{ method: 'POST', kind: 'data', path, version: 1, data: { secret: hook.secret }, status: 200 }]);
-    const [row] = await sql<{ secret_ciphertext: string }>('SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1', [hook.id]);
+    expect(writes).toEqual([
+      { method: 'POST', kind: 'data', path, version: 1, data: { secret: hook.secret }, status: 200 },
+    ]);
+    const [row] = await sql<{ secret_ciphertext: string }>(
+      'SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1',
+      [hook.id],
+    );
     expect(await encryptor.decrypt(row!.secret_ciphertext)).toBe(`vault:${path}#1`);
 
     await createAgentVault(org, 5);
-    const [d] = await eventually(() => deliveries(org, hook.id), (ds) => ds.length === 1 && ds[0].status === 'delivered', 'delivery');
+    const [d] = await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds.length === 1 && ds[0].status === 'delivered',
+      'delivery',
+    );
     expect(d.event_type).toBe('agent.created');
     const [req] = await rx.requests();
     expect(verify(hook.secret, req!).type).toBe('agent.created');
@@ -169,7 +203,9 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
   it('rotates into a new Vault version and keeps the previous version for the overlap', async () => {
     const org = await createOrg();
     const rx = receiver('vault-rot');
-    const hook = await json(await api(org, 'POST', '/v1/webhooks', { name: 'rot', url: rx.url, events: ['agent.created'] }));
+    const hook = await json(
+      await api(org, 'POST', '/v1/webhooks', { name: 'rot', url: rx.url, events: ['agent.created'] }),
+    );
     const rotated = await api(org, 'POST', `/v1/webhooks/${hook.id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     const { secret } = await json(rotated);
@@ -187,7 +223,11 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
 
     // Deliveries during the overlap carry both signatures.
     await createAgentVault(org, 6);
-    await eventually(() => deliveries(org, hook.id), (ds) => ds.length === 1 && ds[0].status === 'delivered', 'delivery');
+    await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds.length === 1 && ds[0].status === 'delivered',
+      'delivery',
+    );
     const [req] = await rx.requests();
     expect(verify(secret, req!).type).toBe('agent.created');
     expect(verify(hook.secret, req!).type).toBe('agent.created');
@@ -224,7 +264,13 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
 
   it('removes every version from Vault when the subscription is deleted', async () => {
     const org = await createOrg();
-    const hook = await json(await api(org, 'POST', '/v1/webhooks', { name: 'del', url: receiver('vault-del').url, events: ['agent.created'] }));
+    const hook = await json(
+      await api(org, 'POST', '/v1/webhooks', {
+        name: 'del',
+        url: receiver('vault-del').url,
+        events: ['agent.created'],
+      }),
+    );
     await api(org, 'POST', `/v1/webhooks/${hook.id}/rotate-secret`);
     const path = `agentidp/webhooks/${org.organization_id}/${hook.id}/secret`;
     expect((await vaultPaths())[path]?.current_version).toBe(2);
@@ -243,13 +289,18 @@ describe('webhook signing secrets in Vault (KEY_CUSTODY=vault)', () => {
   it('answers 503 key_custody_unavailable when Vault is down at creation, and creates nothing', async () => {
     const org = await createOrg();
     await vaultOutage(true);
-    const res = await api(org, 'POST', '/v1/webhooks', { name: 'down', url: receiver('vault-down').url, events: ['agent.created'] });
+    const res = await api(org, 'POST', '/v1/webhooks', {
+      name: 'down',
+      url: receiver('vault-down').url,
+      events: ['agent.created'],
+    });
     expect(res.status).toBe(503);
     expect((await json(res)).code).toBe('key_custody_unavailable');
     await vaultOutage(false);
-    const [row] = await sql<{ n: string }>('SELECT count(*)::text AS n FROM webhook_subscriptions WHERE organization_id = $1', [
-      org.organization_id,
-    ]);
+    const [row] = await sql<{ n: string }>(
+      'SELECT count(*)::text AS n FROM webhook_subscriptions WHERE organization_id = $1',
+      [org.organization_id],
+    );
     expect(Number(row!.n)).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkOutboundUrl } from '../../../worker/platform/ssrf.ts';
 import { parseIpv6 } from '../../../worker/platform/ip-ranges.ts';
+import { checkOutboundUrl } from '../../../worker/platform/ssrf.ts';
 
 describe('checkOutboundUrl', () => {
   it.each([
@@ -82,7 +82,7 @@ describe('checkOutboundUrl', () => {
     if (!r.ok) expect(r.reason).toContain(why);
   });
 
-  it('judges names by their spelling only: what a name resolves to is the runtime network policy\'s to refuse', () => {
+  it("judges names by their spelling only: what a name resolves to is the runtime network policy's to refuse", () => {
     // Resolves to 127.0.0.1; the outbound network (Cloudflare, or workerd with allow = ["public"]) refuses it.
     expect(checkOutboundUrl('https://127.0.0.1.nip.io/').ok).toBe(true);
   });
@@ -95,7 +95,15 @@ describe('checkOutboundUrl', () => {
     expect(hex('::ffff:127.0.0.1')).toBe(`${'0'.repeat(20)}ffff7f000001`);
     expect(hex('64:ff9b::10.0.0.1')).toBe(`0064ff9b${'0'.repeat(16)}0a000001`);
     expect(hex('1:2:3:4:5:6:7:8')).toBe('00010002000300040005000600070008');
-    for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '::1.2.3.256', 'fe80::1%eth0', '1:2:3:4:5:6:7']) {
+    for (const bad of [
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::',
+      'g::1',
+      '::1.2.3.256',
+      'fe80::1%eth0',
+      '1:2:3:4:5:6:7',
+    ]) {
       expect(parseIpv6(bad), bad).toBeUndefined();
     }
   });

@@ -1,14 +1,15 @@
 import { describe, expect, it, vi } from 'vitest';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { bindings, clockedApp, MovableClock, testNow } from '../../support/clocked-app.ts';
 import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp, testNow } from '../../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_CALLS = TIER_CONFIG.free.max_calls_per_day!;
 
 /** Spends `n` of today's calls directly in the tenant's Durable Object, as earlier requests would have. */
-const preSpend = (orgId: string, n: number, nowMs: number) => ns.getByName(orgId).increment('calls', FREE_CALLS, nowMs, n);
+const preSpend = (orgId: string, n: number, nowMs: number) =>
+  ns.getByName(orgId).increment('calls', FREE_CALLS, nowMs, n);
 
 /** The Worker with its clock stopped at one reading of the suite's clock: "today" cannot change mid-test. */
 function stoppedClockApp(envOverrides: Record<string, unknown> = {}) {
@@ -21,7 +22,9 @@ describe('per-tenant daily call limit', () => {
     const org = await createOrg();
     const { clock, app } = stoppedClockApp();
     await preSpend(org.organization_id, FREE_CALLS - 20, clock.now().getTime());
-    const responses = await Promise.all(Array.from({ length: 50 }, () => app('GET', '/v1/agents', { token: org.api_key })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => app('GET', '/v1/agents', { token: org.api_key })),
+    );
     const ok = responses.filter((r) => r.status === 200);
     const limited = responses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(20);

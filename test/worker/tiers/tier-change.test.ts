@@ -52,5 +52,4 @@ describe('tier changes apply to the next request', () => {
     expect((await json(await deliver(ended, cachedKeys))).outcome).toBe('applied');
     expect((await limitOf(cachedKeys, org.api_key)).limit).toBe(FREE);
   });
-
 });

@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
-import { systemClock } from '../../../worker/platform/clock.ts';
-import { AuditService } from '../../../worker/features/audit/audit.service.ts';
-import { TierService, checkUpgrade } from '../../../worker/features/tiers/tier.service.ts';
-import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
 import type { TenantLimiter } from '../../../durable-objects/tenant-limiter.do.ts';
+import { AuditService } from '../../../worker/features/audit/audit.service.ts';
+import { checkUpgrade, TierService } from '../../../worker/features/tiers/tier.service.ts';
+import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
+import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
+import { systemClock } from '../../../worker/platform/clock.ts';
+import { bindings, clockedApp, MovableClock, testNow, withDb } from '../../support/clocked-app.ts';
 import { agentInput, call, createAgent, createOrg, expectProblem, json, type Org } from '../../support/worker.ts';
-import { MovableClock, bindings, clockedApp, testNow, withDb } from '../../support/clocked-app.ts';
 
 const ns = bindings.TENANT_LIMITER as DurableObjectNamespace<TenantLimiter>;
 const FREE_AGENTS = TIER_CONFIG.free.max_agents!;
 
 const tierService = (db: ConstructorParameters<typeof TierService>[0]) =>
-  new TierService(db, new UsageLimiterService(ns, systemClock, { flushMs: 0, waitUntil: () => undefined }), new AuditService(systemClock), systemClock);
+  new TierService(
+    db,
+    new UsageLimiterService(ns, systemClock, { flushMs: 0, waitUntil: () => undefined }),
+    new AuditService(systemClock),
+    systemClock,
+  );
 
 async function createAgents(org: Org, n: number) {
   const agents = [];
@@ -33,7 +38,9 @@ describe('GET /v1/tier', () => {
     const second = await json(created[1]!);
     expect((await app('DELETE', `/v1/agents/${second.agent_id}`, { token: org.api_key })).status).toBe(200);
     await app('GET', '/v1/agents', { token: org.api_key });
-    await ns.getByName(org.organization_id).increment('tokens', TIER_CONFIG.free.max_tokens_per_day, clock.now().getTime(), 7);
+    await ns
+      .getByName(org.organization_id)
+      .increment('tokens', TIER_CONFIG.free.max_tokens_per_day, clock.now().getTime(), 7);
 
     const res = await app('GET', '/v1/tier', { token: org.api_key });
     expect(res.status).toBe(200);
@@ -86,7 +93,9 @@ describe('agent limit', () => {
     const org = await createOrg();
     await createAgents(org, FREE_AGENTS - 1);
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => call('POST', '/v1/agents', { token: org.api_key, body: agentInput(200 + i) })),
+      Array.from({ length: 6 }, (_, i) =>
+        call('POST', '/v1/agents', { token: org.api_key, body: agentInput(200 + i) }),
+      ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
@@ -95,10 +104,18 @@ describe('agent limit', () => {
   it('does not count decommissioned agents, and lifts with an upgrade', async () => {
     const org = await createOrg();
     const agents = await createAgents(org, FREE_AGENTS);
-    await expectProblem(await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(50) }), 429, 'tier_limit_exceeded');
+    await expectProblem(
+      await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(50) }),
+      429,
+      'tier_limit_exceeded',
+    );
     await call('DELETE', `/v1/agents/${agents[0].agent_id}`, { token: org.api_key });
     expect((await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(51) })).status).toBe(201);
-    await expectProblem(await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(52) }), 429, 'tier_limit_exceeded');
+    await expectProblem(
+      await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(52) }),
+      429,
+      'tier_limit_exceeded',
+    );
 
     await withDb((db) => tierService(db).applyUpgrade(org.organization_id, 'pro', { actor: 'test' }));
     expect((await call('POST', '/v1/agents', { token: org.api_key, body: agentInput(53) })).status).toBe(201);
@@ -145,7 +162,9 @@ describe('tier changes', () => {
   });
 
   it('applyUpgrade of an unknown organization is not_found', async () => {
-    await expect(withDb((db) => tierService(db).applyUpgrade(crypto.randomUUID(), 'pro'))).rejects.toMatchObject({ code: 'not_found' });
+    await expect(withDb((db) => tierService(db).applyUpgrade(crypto.randomUUID(), 'pro'))).rejects.toMatchObject({
+      code: 'not_found',
+    });
   });
 
   it('checkUpgrade allows only strictly higher tiers', () => {
@@ -165,8 +184,16 @@ describe('POST /v1/tier/upgrade', () => {
       'validation_failed',
     );
     expect(body.errors.map((e: { path: string }) => e.path)).toContain('target_tier');
-    await expectProblem(await call('POST', '/v1/tier/upgrade', { token: org.api_key, body: {} }), 400, 'validation_failed');
-    await expectProblem(await call('POST', '/v1/tier/upgrade', { token: org.api_key, rawBody: '{"target_tier":' }), 400, 'malformed_json');
+    await expectProblem(
+      await call('POST', '/v1/tier/upgrade', { token: org.api_key, body: {} }),
+      400,
+      'validation_failed',
+    );
+    await expectProblem(
+      await call('POST', '/v1/tier/upgrade', { token: org.api_key, rawBody: '{"target_tier":' }),
+      400,
+      'malformed_json',
+    );
   });
 
   it('rejects the current or a lower tier with 400', async () => {

@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-// Copied from ../shared/vectors/standard-webhooks (standard-webhooks/standard-webhooks@b2fa7b8, Apache-2.0/MIT).
-import vectors from '../../fixtures/standard-webhooks/standard_webhooks_vectors.json';
-import { generateWebhookSecret, signWebhook, webhookHeaders } from '../../../worker/features/webhooks/standard-webhooks.ts';
+import { describe, expect, it } from 'vitest';
+import {
+  generateWebhookSecret,
+  signWebhook,
+  webhookHeaders,
+} from '../../../worker/features/webhooks/standard-webhooks.ts';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../worker/features/webhooks/webhook-http.ts';
 import { fromBase64 } from '../../../worker/platform/encoding.ts';
+// Copied from ../shared/vectors/standard-webhooks (standard-webhooks/standard-webhooks@b2fa7b8, Apache-2.0/MIT).
+import vectors from '../../fixtures/standard-webhooks/standard_webhooks_vectors.json';
 
 const signVector = vectors.vectors.find((v) => v.name === 'sign function works')!;
 
@@ -28,7 +32,8 @@ describe('Standard Webhooks signer', () => {
 
   it('refuses empty secrets and invalid timestamps', async () => {
     const v = signVector as Required<typeof signVector>;
-    for (const s of ['', 'whsec_']) await expect(signWebhook(s, v.msg_id, v.timestamp, v.payload)).rejects.toThrow(TypeError);
+    for (const s of ['', 'whsec_'])
+      await expect(signWebhook(s, v.msg_id, v.timestamp, v.payload)).rejects.toThrow(TypeError);
     for (const ts of [161426533.5, -161426533, Number.NaN]) {
       await expect(signWebhook(v.secret, v.msg_id, ts, v.payload)).rejects.toThrow(TypeError);
     }

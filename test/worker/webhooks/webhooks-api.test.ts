@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
-import { clockedApp } from '../../support/clocked-app.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
+import { clockedApp } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
 import { createWebhook, deliveries, eventually, receiver } from '../../support/webhooks.ts';
+import { call, createOrg, expectProblem, json } from '../../support/worker.ts';
 
 // The Worker under test runs with ALLOW_PRIVATE_URLS=true (local receivers); the policy itself is exercised
 // through the same app with the switch off, as in production.
@@ -43,7 +43,10 @@ describe('webhook subscriptions API', () => {
     expect(list.data.map((h: any) => h.id)).toEqual([hook.id]);
     expect(JSON.stringify(list)).not.toContain(hook.secret.slice(6));
 
-    const [row] = await sql<{ secret_ciphertext: string }>('SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1', [hook.id]);
+    const [row] = await sql<{ secret_ciphertext: string }>(
+      'SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1',
+      [hook.id],
+    );
     expect(row!.secret_ciphertext).toMatch(/^v1\.k1\./);
     expect(row!.secret_ciphertext).not.toContain(hook.secret.slice(6));
     expect(await auditTypes(org.organization_id, hook.id)).toEqual(['webhook.created']);
@@ -64,7 +67,10 @@ describe('webhook subscriptions API', () => {
     ['not a url', 'valid URL'],
   ])('refuses %s when private URLs are not allowed', async (url, why) => {
     const org = await createOrg();
-    const res = await production('POST', '/v1/webhooks', { token: org.api_key, body: { name: 'x', url, events: ['agent.created'] } });
+    const res = await production('POST', '/v1/webhooks', {
+      token: org.api_key,
+      body: { name: 'x', url, events: ['agent.created'] },
+    });
     const body = await expectProblem(res, 400, 'validation_failed');
     expect(body.errors).toEqual([{ path: 'url', message: expect.stringContaining(why) }]);
   });
@@ -77,9 +83,14 @@ describe('webhook subscriptions API', () => {
     });
     expect(ok.status).toBe(201);
     const hook = await json(ok);
-    const res = await production('PATCH', `/v1/webhooks/${hook.id}`, { token: org.api_key, body: { url: 'https://10.1.2.3/' } });
+    const res = await production('PATCH', `/v1/webhooks/${hook.id}`, {
+      token: org.api_key,
+      body: { url: 'https://10.1.2.3/' },
+    });
     await expectProblem(res, 400, 'validation_failed');
-    expect((await json(await call('GET', `/v1/webhooks/${hook.id}`, { token: org.api_key }))).url).toBe('https://hooks.example.com/a');
+    expect((await json(await call('GET', `/v1/webhooks/${hook.id}`, { token: org.api_key }))).url).toBe(
+      'https://hooks.example.com/a',
+    );
   });
 
   it.each([
@@ -88,14 +99,21 @@ describe('webhook subscriptions API', () => {
     [['AGENT.CREATED'], 'events'],
   ])('refuses events %j', async (events, path) => {
     const org = await createOrg();
-    const res = await call('POST', '/v1/webhooks', { token: org.api_key, body: { name: 'x', url: 'https://hooks.example.com/', events } });
+    const res = await call('POST', '/v1/webhooks', {
+      token: org.api_key,
+      body: { name: 'x', url: 'https://hooks.example.com/', events },
+    });
     const body = await expectProblem(res, 400, 'validation_failed');
     expect(body.errors.map((e: any) => e.path)).toContain(path);
   });
 
   it('refuses missing fields, unknown fields and malformed JSON', async () => {
     const org = await createOrg();
-    await expectProblem(await call('POST', '/v1/webhooks', { token: org.api_key, body: { url: 'https://a.example.com/' } }), 400, 'validation_failed');
+    await expectProblem(
+      await call('POST', '/v1/webhooks', { token: org.api_key, body: { url: 'https://a.example.com/' } }),
+      400,
+      'validation_failed',
+    );
     await expectProblem(
       await call('POST', '/v1/webhooks', {
         token: org.api_key,
@@ -104,7 +122,11 @@ describe('webhook subscriptions API', () => {
       400,
       'validation_failed',
     );
-    await expectProblem(await call('POST', '/v1/webhooks', { token: org.api_key, rawBody: '{"name":' }), 400, 'malformed_json');
+    await expectProblem(
+      await call('POST', '/v1/webhooks', { token: org.api_key, rawBody: '{"name":' }),
+      400,
+      'malformed_json',
+    );
     await expectProblem(await call('POST', '/v1/webhooks', { body: { name: 'x' } }), 401, 'unauthorized');
   });
 
@@ -124,8 +146,16 @@ describe('webhook subscriptions API', () => {
     expect((await json(await call('GET', '/v1/webhooks', { token: other.api_key }))).data).toEqual([]);
     const still = await json(await call('GET', `/v1/webhooks/${hook.id}`, { token: owner.api_key }));
     expect(still).toMatchObject({ active: true, url: 'https://hooks.example.com/owner' });
-    await expectProblem(await call('GET', `/v1/webhooks/${crypto.randomUUID()}`, { token: owner.api_key }), 404, 'not_found');
-    await expectProblem(await call('GET', '/v1/webhooks/not-a-uuid', { token: owner.api_key }), 400, 'validation_failed');
+    await expectProblem(
+      await call('GET', `/v1/webhooks/${crypto.randomUUID()}`, { token: owner.api_key }),
+      404,
+      'not_found',
+    );
+    await expectProblem(
+      await call('GET', '/v1/webhooks/not-a-uuid', { token: owner.api_key }),
+      400,
+      'validation_failed',
+    );
   });
 
   it('patches name, url, events and active, auditing each change', async () => {
@@ -133,7 +163,12 @@ describe('webhook subscriptions API', () => {
     const hook = await createWebhook(org, 'https://hooks.example.com/a');
     const res = await call('PATCH', `/v1/webhooks/${hook.id}`, {
       token: org.api_key,
-      body: { name: 'renamed', url: 'https://hooks.example.com/b', events: ['agent.updated', 'agent.updated', 'tier.upgraded'], active: false },
+      body: {
+        name: 'renamed',
+        url: 'https://hooks.example.com/b',
+        events: ['agent.updated', 'agent.updated', 'tier.upgraded'],
+        active: false,
+      },
     });
     expect(res.status).toBe(200);
     expect(await json(res)).toMatchObject({
@@ -142,7 +177,11 @@ describe('webhook subscriptions API', () => {
       events: ['agent.updated', 'tier.upgraded'],
       active: false,
     });
-    await expectProblem(await call('PATCH', `/v1/webhooks/${hook.id}`, { token: org.api_key, body: {} }), 400, 'validation_failed');
+    await expectProblem(
+      await call('PATCH', `/v1/webhooks/${hook.id}`, { token: org.api_key, body: {} }),
+      400,
+      'validation_failed',
+    );
     await expectProblem(
       await call('PATCH', `/v1/webhooks/${hook.id}`, { token: org.api_key, body: { events: [] } }),
       400,
@@ -176,7 +215,11 @@ describe('webhook subscriptions API', () => {
       token: org.api_key,
       body: { email: 'a@example.com', owner: 'o', agent_type: 'assistant', capabilities: [] },
     });
-    await eventually(() => deliveries(org, hook.id), (ds) => ds.length === 1, 'one delivery');
+    await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds.length === 1,
+      'one delivery',
+    );
     const res = await call('DELETE', `/v1/webhooks/${hook.id}`, { token: org.api_key });
     expect(res.status).toBe(204);
     await expectProblem(await call('GET', `/v1/webhooks/${hook.id}`, { token: org.api_key }), 404, 'not_found');
@@ -195,8 +238,14 @@ describe('webhook subscriptions API', () => {
         body: { email: `a${i}@example.com`, owner: 'o', agent_type: 'assistant', capabilities: [] },
       });
     }
-    const all = await eventually(() => deliveries(org, hook.id), (ds) => ds.length === 3, 'three deliveries');
-    const page = await json(await call('GET', `/v1/webhooks/${hook.id}/deliveries?limit=1&offset=1`, { token: org.api_key }));
+    const all = await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds.length === 3,
+      'three deliveries',
+    );
+    const page = await json(
+      await call('GET', `/v1/webhooks/${hook.id}/deliveries?limit=1&offset=1`, { token: org.api_key }),
+    );
     expect(page.data.map((d: any) => d.id)).toEqual([all[1].id]);
     const created = all.map((d) => Date.parse(d.created_at));
     expect([...created].sort((a, b) => b - a)).toEqual(created);
@@ -209,7 +258,12 @@ describe('webhook subscriptions API', () => {
 
   it('is described in the OpenAPI document', async () => {
     const doc = await json(await call('GET', '/openapi.json'));
-    const paths = ['/v1/webhooks', '/v1/webhooks/{id}', '/v1/webhooks/{id}/deliveries', '/v1/webhooks/{id}/rotate-secret'];
+    const paths = [
+      '/v1/webhooks',
+      '/v1/webhooks/{id}',
+      '/v1/webhooks/{id}/deliveries',
+      '/v1/webhooks/{id}/rotate-secret',
+    ];
     for (const p of [...paths, '/v1/webhooks/{id}/secret']) {
       expect(doc.paths).toHaveProperty([p]);
     }

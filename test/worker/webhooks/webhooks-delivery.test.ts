@@ -1,20 +1,38 @@
-import { describe, expect, it } from 'vitest';
 import { abortAllDurableObjects, runDurableObjectAlarm } from 'cloudflare:test';
-import { call, createAgent, createOrg, json, agentInput, type Org } from '../../support/worker.ts';
+import { describe, expect, it } from 'vitest';
 import { sql } from '../../support/db.ts';
-import { createWebhook, deliveries, dispatcher, eventually, receiver, subscription, verify } from '../../support/webhooks.ts';
+import {
+  createWebhook,
+  deliveries,
+  dispatcher,
+  eventually,
+  receiver,
+  subscription,
+  verify,
+} from '../../support/webhooks.ts';
+import { agentInput, call, createAgent, createOrg, json, type Org } from '../../support/worker.ts';
 
 const DAY = 86_400_000;
 
 /** The single delivery of a subscription once its latest attempt is recorded (no longer pending). */
 const settled = (org: Org, id: string) =>
-  eventually(() => deliveries(org, id), (ds) => ds.length === 1 && ds[0].status !== 'pending', 'first attempt').then((ds) => ds[0]);
+  eventually(
+    () => deliveries(org, id),
+    (ds) => ds.length === 1 && ds[0].status !== 'pending',
+    'first attempt',
+  ).then((ds) => ds[0]);
 
 /**
  * Moves the dispatcher's clock forward in `stepMs` steps (each step one `runDue` as of that time) until
  * `done` holds for the subscription's deliveries. Time passes only on paper: nothing sleeps.
  */
-async function drive(org: Org, id: string, done: (ds: any[]) => boolean, stepMs = 1_500, maxSteps = 12): Promise<any[]> {
+async function drive(
+  org: Org,
+  id: string,
+  done: (ds: any[]) => boolean,
+  stepMs = 1_500,
+  maxSteps = 12,
+): Promise<any[]> {
   let t = Date.now();
   for (let i = 0; i < maxSteps; i++) {
     const ds = await deliveries(org, id);
@@ -32,7 +50,13 @@ describe('webhook delivery', () => {
     const hook = await createWebhook(org, rx.url, ['agent.created', 'agent.updated']);
     const agent = await createAgent(org);
     const d = await settled(org, hook.id);
-    expect(d).toMatchObject({ event_type: 'agent.created', status: 'delivered', attempt_count: 1, http_status_code: 200, last_error: null });
+    expect(d).toMatchObject({
+      event_type: 'agent.created',
+      status: 'delivered',
+      attempt_count: 1,
+      http_status_code: 200,
+      last_error: null,
+    });
     expect(d.delivered_at).not.toBeNull();
     const [req, ...more] = await rx.requests();
     expect(more).toEqual([]);
@@ -41,13 +65,20 @@ describe('webhook delivery', () => {
     expect(req!.headers['webhook-id']).toBe(d.event_id);
     const payload = verify(hook.secret, req!);
     expect(Object.keys(payload)).toEqual(['type', 'timestamp', 'data']);
-    expect(payload).toMatchObject({ type: 'agent.created', data: { agent: { agent_id: agent.agent_id, organization_id: org.organization_id } } });
+    expect(payload).toMatchObject({
+      type: 'agent.created',
+      data: { agent: { agent_id: agent.agent_id, organization_id: org.organization_id } },
+    });
     expect(() => verify(`whsec_${btoa('another secret, 32 bytes long!!!')}`, req!)).toThrow();
 
     // Only subscribed event types are delivered: agent.updated yes, credential.created no.
     await call('PATCH', `/v1/agents/${agent.agent_id}`, { token: org.api_key, body: { owner: 'someone else' } });
     await call('POST', `/v1/agents/${agent.agent_id}/credentials`, { token: org.api_key, body: {} });
-    const ds = await eventually(() => deliveries(org, hook.id), (x) => x.length === 2 && x.every((y) => y.status === 'delivered'), 'agent.updated');
+    const ds = await eventually(
+      () => deliveries(org, hook.id),
+      (x) => x.length === 2 && x.every((y) => y.status === 'delivered'),
+      'agent.updated',
+    );
     expect(ds.map((x) => x.event_type)).toEqual(['agent.updated', 'agent.created']);
   });
 
@@ -58,12 +89,23 @@ describe('webhook delivery', () => {
     const hook = await createWebhook(org, rx.url);
     await createAgent(org);
     const first = await settled(org, hook.id);
-    expect(first).toMatchObject({ status: 'failed', attempt_count: 1, http_status_code: 500, last_error: 'receiver answered HTTP 500' });
+    expect(first).toMatchObject({
+      status: 'failed',
+      attempt_count: 1,
+      http_status_code: 500,
+      last_error: 'receiver answered HTTP 500',
+    });
     expect(first.next_retry_at).not.toBeNull();
     expect((await subscription(org, hook.id)).failure_count).toBe(1);
 
     const [d] = await drive(org, hook.id, (ds) => ds[0].status === 'delivered');
-    expect(d).toMatchObject({ status: 'delivered', attempt_count: 3, http_status_code: 200, next_retry_at: null, last_error: null });
+    expect(d).toMatchObject({
+      status: 'delivered',
+      attempt_count: 3,
+      http_status_code: 200,
+      next_retry_at: null,
+      last_error: null,
+    });
     const reqs = await rx.requests();
     expect(reqs.map((r) => r.answered)).toEqual([500, 502, 200]);
     expect(new Set(reqs.map((r) => r.headers['webhook-id']))).toEqual(new Set([d.event_id]));
@@ -174,7 +216,11 @@ describe('webhook delivery', () => {
     await dispatcher(hook.id).runDue(hook.id, Date.now() + 4 * DAY);
     expect(await subscription(org, hook.id)).toMatchObject({ active: true, failure_count: 2 });
     await createAgent(org, agentInput(2));
-    await eventually(() => deliveries(org, hook.id), (ds) => ds.length === 2 && ds[0].status !== 'pending', 'second event');
+    await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds.length === 2 && ds[0].status !== 'pending',
+      'second event',
+    );
     await dispatcher(hook.id).runDue(hook.id, Date.now() + 5 * DAY + 60_000);
     expect(await subscription(org, hook.id)).toMatchObject({ active: false, disabled_reason: 'failing_for_5_days' });
     const ds = await deliveries(org, hook.id);

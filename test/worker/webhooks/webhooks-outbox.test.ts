@@ -1,19 +1,23 @@
 // The outbox side of webhooks, driven directly: announcing inside transactions, the claim that keeps two
 // dispatchers from sending the same attempt, leases, the dispatch-time URL check and the cron sweep.
-import { describe, expect, it } from 'vitest';
-import { env } from 'cloudflare:workers';
+
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
-import { createOrg, type Org } from '../../support/worker.ts';
-import { sql, testDb } from '../../support/db.ts';
-import { createWebhook, deliveries, dispatcher, eventually, receiver, verify } from '../../support/webhooks.ts';
-import { EventService } from '../../../worker/features/webhooks/event.service.ts';
-import { WebhookDeliveryService, type DeliveryOptions } from '../../../worker/features/webhooks/webhook-delivery.service.ts';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
 import { AuditService } from '../../../worker/features/audit/audit.service.ts';
 import { UsageLimiterService } from '../../../worker/features/tiers/usage-limiter.service.ts';
+import { EventService } from '../../../worker/features/webhooks/event.service.ts';
+import {
+  type DeliveryOptions,
+  WebhookDeliveryService,
+} from '../../../worker/features/webhooks/webhook-delivery.service.ts';
 import { WebhookSecretsService } from '../../../worker/features/webhooks/webhook-secrets.service.ts';
-import { Encryptor, parseEncryptionKeys } from '../../../worker/platform/crypto.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
+import { Encryptor, parseEncryptionKeys } from '../../../worker/platform/crypto.ts';
 import { scheduled } from '../../../worker/scheduled.ts';
+import { sql, testDb } from '../../support/db.ts';
+import { createWebhook, deliveries, dispatcher, eventually, receiver, verify } from '../../support/webhooks.ts';
+import { createOrg, type Org } from '../../support/worker.ts';
 
 const bindings = env as unknown as Cloudflare.Env & Record<string, string>;
 const events = () => new EventService(bindings.WEBHOOK_DISPATCHER, systemClock, 0);
@@ -30,11 +34,21 @@ async function announce(org: Org, n = 1): Promise<void> {
   }
 }
 
-async function withDelivery<T>(opts: Partial<DeliveryOptions>, fn: (s: WebhookDeliveryService) => Promise<T>): Promise<T> {
+async function withDelivery<T>(
+  opts: Partial<DeliveryOptions>,
+  fn: (s: WebhookDeliveryService) => Promise<T>,
+): Promise<T> {
   const db = testDb();
   try {
-    const secrets = new WebhookSecretsService(new Encryptor(parseEncryptionKeys(bindings.ENCRYPTION_KEY)), 'local', undefined);
-    const quota = new UsageLimiterService(bindings.TENANT_LIMITER, systemClock, { flushMs: 0, waitUntil: () => undefined });
+    const secrets = new WebhookSecretsService(
+      new Encryptor(parseEncryptionKeys(bindings.ENCRYPTION_KEY)),
+      'local',
+      undefined,
+    );
+    const quota = new UsageLimiterService(bindings.TENANT_LIMITER, systemClock, {
+      flushMs: 0,
+      waitUntil: () => undefined,
+    });
     const service = new WebhookDeliveryService(db, secrets, new AuditService(systemClock), quota, {
       schedule: [0, 1, 1],
       timeoutMs: 1500,
@@ -67,7 +81,11 @@ describe('webhook outbox', () => {
       await db.close();
     }
     await ev.kickAnnounced();
-    const [d, ...more] = await eventually(() => deliveries(org, hook.id), (ds) => ds[0]?.status === 'delivered', 'delivered');
+    const [d, ...more] = await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds[0]?.status === 'delivered',
+      'delivered',
+    );
     expect(more).toEqual([]);
     const reqs = await rx.requests();
     expect(reqs).toHaveLength(1);
@@ -80,7 +98,9 @@ describe('webhook outbox', () => {
     const org = await createOrg();
     const db = testDb();
     try {
-      await expect(db.tx((q) => events().announce(q, org.organization_id, 'agent.exploded', {}))).rejects.toThrow(TypeError);
+      await expect(db.tx((q) => events().announce(q, org.organization_id, 'agent.exploded', {}))).rejects.toThrow(
+        TypeError,
+      );
     } finally {
       await db.close();
     }
@@ -100,7 +120,11 @@ describe('webhook outbox', () => {
     await run(Date.now());
     expect((await deliveries(org, hook.id))[0].status).toBe('pending');
     await run(Date.now() + 120_000);
-    const [d] = await eventually(() => deliveries(org, hook.id), (ds) => ds[0].status === 'delivered', 'swept delivery');
+    const [d] = await eventually(
+      () => deliveries(org, hook.id),
+      (ds) => ds[0].status === 'delivered',
+      'swept delivery',
+    );
     expect(d.attempt_count).toBe(1);
     expect(await rx.requests()).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { Text, jsonBody, jsonResponse, pick } from '../../http/schemas.ts';
 import { operatorAudience } from '../../http/audience.ts';
+import { jsonBody, jsonResponse, pick, Text } from '../../http/schemas.ts';
 import { TIER_NAMES } from '../tiers/tiers.ts';
 
 export const CreateOrganizationBody = z

@@ -1,8 +1,8 @@
+import { toIsoOrNull } from '../../platform/clock.ts';
 import type { Db, Queryable } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import { decodeCursor, encodeCursor } from '../../platform/pagination.ts';
 import type { AuditService } from '../audit/audit.service.ts';
-import { toIsoOrNull } from '../../platform/clock.ts';
 import type { Agent } from './contract.ts';
 
 export type { Agent } from './contract.ts';
@@ -116,7 +116,11 @@ export class AgentService {
   }
 
   /** Newest first, keyset-paginated. */
-  async list(organizationId: string, limit: number, cursor?: string): Promise<{ data: Agent[]; next_cursor: string | null }> {
+  async list(
+    organizationId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ data: Agent[]; next_cursor: string | null }> {
     const after = decodeCursor(cursor);
     const rows = await this.db.query(
       `SELECT ${COLUMNS} FROM agents WHERE organization_id = $1
@@ -179,7 +183,12 @@ export class AgentService {
         [agentId, organizationId],
       );
       const updated = toAgent(row!);
-      await this.audit.append(q, organizationId, { event_type: 'agent.decommissioned', actor, subject: updated.agent_id, payload: ended });
+      await this.audit.append(q, organizationId, {
+        event_type: 'agent.decommissioned',
+        actor,
+        subject: updated.agent_id,
+        payload: ended,
+      });
       await this.events?.announce(q, organizationId, 'agent.decommissioned', { agent: updated });
       return updated;
     });

@@ -1,18 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { tenantAudience } from '../../http/audience.ts';
 import {
   AgentId,
   CursorQuery,
   Identifier,
-  LimitQuery,
-  SafeString,
-  Text,
-  Uuid,
   jsonBody,
   jsonResponse,
+  LimitQuery,
   pick,
+  SafeString,
+  Text,
   tenantProblems,
+  Uuid,
 } from '../../http/schemas.ts';
-import { tenantAudience } from '../../http/audience.ts';
 
 const capability = Identifier(100);
 
@@ -22,7 +22,11 @@ export const AgentInputSchema = z
     owner: Text(200),
     agent_type: Identifier(64),
     capabilities: z.array(capability).max(100),
-    endpoint: SafeString(2048).url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL').nullable().optional(),
+    endpoint: SafeString(2048)
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
+      .nullable()
+      .optional(),
     version: Identifier(64).nullable().optional(),
     deployment_env: Identifier(64).nullable().optional(),
   })
@@ -149,7 +153,11 @@ export const createCredentialRoute = createRoute({
     params: AgentParams,
     body: { required: false, content: { 'application/json': { schema: CreateCredentialBody } } },
   },
-  responses: { 201: jsonResponse(IssuedCredentialSchema, 'Issued; the secret is shown once'), ...tenantProblems, ...pick(409) },
+  responses: {
+    201: jsonResponse(IssuedCredentialSchema, 'Issued; the secret is shown once'),
+    ...tenantProblems,
+    ...pick(409),
+  },
 });
 
 export const listCredentialsRoute = createRoute({

@@ -1,7 +1,7 @@
-import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
-import { AppError, notFound } from '../../platform/errors.ts';
 import { randomToken, sha256Hex } from '../../platform/crypto.ts';
+import type { Db, Queryable } from '../../platform/db.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from './agent.service.ts';
 import type { Credential, IssuedCredential } from './contract.ts';
@@ -22,7 +22,12 @@ export class CredentialService {
    * Issues a credential for an active agent. The secret is returned here only; its SHA-256 is stored.
    * Throws `not_found`, or `agent_not_active` (409).
    */
-  async create(organizationId: string, agentId: string, expiresInDays: number, actor: string): Promise<IssuedCredential> {
+  async create(
+    organizationId: string,
+    agentId: string,
+    expiresInDays: number,
+    actor: string,
+  ): Promise<IssuedCredential> {
     const secret = `aidp_cs_${randomToken(32)}`;
     const secretHash = await sha256Hex(secret);
     const expiresAt = new Date(this.clock.now().getTime() + expiresInDays * 86_400_000).toISOString();
@@ -63,7 +68,12 @@ export class CredentialService {
       organizationId,
     ]);
     if (!agent) throw notFound('Agent');
-    const rows = await this.db.query<{ credential_id: string; created_at: string; expires_at: string | null; revoked_at: string | null }>(
+    const rows = await this.db.query<{
+      credential_id: string;
+      created_at: string;
+      expires_at: string | null;
+      revoked_at: string | null;
+    }>(
       `SELECT credential_id, created_at, expires_at, revoked_at FROM credentials
        WHERE agent_id = $1 AND organization_id = $2 ORDER BY created_at DESC, credential_id`,
       [agentId, organizationId],
@@ -75,7 +85,11 @@ export class CredentialService {
       created_at: toIsoOrNull(r.created_at)!,
       expires_at: toIsoOrNull(r.expires_at),
       revoked_at: toIsoOrNull(r.revoked_at),
-      status: r.revoked_at ? 'revoked' : r.expires_at && Date.parse(toIsoOrNull(r.expires_at)!) <= now ? 'expired' : 'active',
+      status: r.revoked_at
+        ? 'revoked'
+        : r.expires_at && Date.parse(toIsoOrNull(r.expires_at)!) <= now
+          ? 'expired'
+          : 'active',
     }));
   }
 
@@ -94,7 +108,12 @@ export class CredentialService {
     );
     for (const { credential_id } of rows.sort((a, b) => (a.credential_id < b.credential_id ? -1 : 1))) {
       const details = { agent_id: agentId, reason: 'agent_decommissioned' };
-      await this.audit.append(q, organizationId, { event_type: 'credential.revoked', actor, subject: credential_id, payload: details });
+      await this.audit.append(q, organizationId, {
+        event_type: 'credential.revoked',
+        actor,
+        subject: credential_id,
+        payload: details,
+      });
       await this.events?.announce(q, organizationId, 'credential.revoked', { credential_id, ...details });
     }
     return rows.length;
@@ -119,7 +138,10 @@ export class CredentialService {
         subject: credentialId,
         payload: { agent_id: agentId },
       });
-      await this.events?.announce(q, organizationId, 'credential.revoked', { credential_id: credentialId, agent_id: agentId });
+      await this.events?.announce(q, organizationId, 'credential.revoked', {
+        credential_id: credentialId,
+        agent_id: agentId,
+      });
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../../platform/db.ts';
-import type { TierName } from '../tiers/tiers.ts';
-import type { AuditService } from '../audit/audit.service.ts';
 import { newApiKey } from '../api-keys/api-key.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { TierName } from '../tiers/tiers.ts';
 import type { CreatedOrganization } from './admin-contract.ts';
 
 export class OrganizationService {

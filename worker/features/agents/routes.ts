@@ -1,6 +1,5 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv, TenantEnv } from '../../env.ts';
-import { DEFAULT_CREDENTIAL_DAYS } from './credential.service.ts';
 import {
   createAgentRoute,
   createCredentialRoute,
@@ -11,6 +10,7 @@ import {
   patchAgentRoute,
   revokeCredentialRoute,
 } from './contract.ts';
+import { DEFAULT_CREDENTIAL_DAYS } from './credential.service.ts';
 
 /** The actor recorded in audit events for a tenant request. */
 export const tenantActor = (c: { var: TenantEnv['Variables'] }) => `api_key:${c.var.tenant.apiKeyId}`;
@@ -32,7 +32,12 @@ export function agentRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(patchAgentRoute, async (c) => {
     const { agent_id } = c.req.valid('param');
-    const agent = await c.var.services.agents.update(c.var.tenant.organizationId, agent_id, c.req.valid('json'), tenantActor(c));
+    const agent = await c.var.services.agents.update(
+      c.var.tenant.organizationId,
+      agent_id,
+      c.req.valid('json'),
+      tenantActor(c),
+    );
     return c.json(agent, 200);
   });
 

@@ -1,8 +1,8 @@
-import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { utcDate } from '../../platform/clock.ts';
-import { issuedTokens } from './token-batch.ts';
+import type { Queryable } from '../../platform/db.ts';
 import type { ActivityHeatmap, AgentUsage, TokenTrend } from './contract.ts';
+import { issuedTokens } from './token-batch.ts';
 
 /** The token trend covers at most this many days (and at least one). */
 export const MAX_TREND_DAYS = 90;
@@ -36,7 +36,12 @@ export class AnalyticsService {
   private readonly flushMs: number;
 
   /** `flushMs`: USAGE_FLUSH_MS, how long issued tokens may wait in this isolate before they are written. */
-  constructor(db: Queryable, clock: Clock, waitUntil: (p: Promise<unknown>) => void, { flushMs = 0 }: { flushMs?: number } = {}) {
+  constructor(
+    db: Queryable,
+    clock: Clock,
+    waitUntil: (p: Promise<unknown>) => void,
+    { flushMs = 0 }: { flushMs?: number } = {},
+  ) {
     this.db = db;
     this.clock = clock;
     this.waitUntil = waitUntil;
@@ -74,7 +79,9 @@ export class AnalyticsService {
    * is logged, and the tokens are kept for the next flush.
    */
   flushIssuedTokens({ force = false }: { force?: boolean } = {}): void {
-    const due = force ? issuedTokens.pending > 0 : issuedTokens.due(this.clock.now().getTime(), this.flushMs, TOKEN_BATCH);
+    const due = force
+      ? issuedTokens.pending > 0
+      : issuedTokens.due(this.clock.now().getTime(), this.flushMs, TOKEN_BATCH);
     if (!due) return;
     this.waitUntil(
       issuedTokens.flush(this.db).catch((err: unknown) => {
@@ -136,7 +143,9 @@ export class AnalyticsService {
         ORDER BY cells.dow, cells.hour`,
       [organizationId, this.#today(), HEATMAP_DAYS],
     );
-    return { cells: rows.map((r) => ({ day_of_week: Number(r.day_of_week), hour: Number(r.hour), count: Number(r.count) })) };
+    return {
+      cells: rows.map((r) => ({ day_of_week: Number(r.day_of_week), hour: Number(r.hour), count: Number(r.count) })),
+    };
   }
 
   /**
@@ -174,7 +183,8 @@ export class AnalyticsService {
     let write: Promise<unknown>;
     try {
       if (!Number.isSafeInteger(n) || n < 1) throw new TypeError('n must be an integer ≥ 1');
-      for (const m of metrics) if (m.length === 0 || m.length > METRIC_MAX) throw new TypeError(`bad metric ${m.slice(0, 50)}`);
+      for (const m of metrics)
+        if (m.length === 0 || m.length > METRIC_MAX) throw new TypeError(`bad metric ${m.slice(0, 50)}`);
       const now = this.clock.now();
       const params: unknown[] = [organizationId, utcDate(now), now.getUTCHours(), n];
       const values = metrics.map((m) => `($1, $2, $3, $${params.push(m)}, $4)`);

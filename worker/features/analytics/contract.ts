@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
 
 /** Largest `days` accepted before clamping; anything above is a client bug and answers 400. */
 export const MAX_DAYS_INPUT = 365;

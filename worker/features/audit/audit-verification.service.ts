@@ -1,8 +1,8 @@
-import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { notFound, validationFailed } from '../../platform/errors.ts';
+import type { Queryable } from '../../platform/db.ts';
 import { fromBase64Url, toBase64Url, utf8 } from '../../platform/encoding.ts';
-import { GENESIS_HASH, computeAuditHash, type AuditRow } from './audit.service.ts';
+import { notFound, validationFailed } from '../../platform/errors.ts';
+import { type AuditRow, computeAuditHash, GENESIS_HASH } from './audit.service.ts';
 import type { AuditEventPage, ChainBreakReason, ChainVerification } from './contract.ts';
 
 interface HeadRow {
@@ -38,7 +38,9 @@ export function toAuditRow(organizationId: string, r: Record<string, unknown>): 
     subject: (r.subject as string | null) ?? null,
     payload: (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload) as Record<string, unknown>,
     occurred_at:
-      typeof r.occurred_at === 'string' && ISO_MS.test(r.occurred_at) ? r.occurred_at : new Date(r.occurred_at as string | Date).toISOString(),
+      typeof r.occurred_at === 'string' && ISO_MS.test(r.occurred_at)
+        ? r.occurred_at
+        : new Date(r.occurred_at as string | Date).toISOString(),
     prev_hash: String(r.prev_hash),
     hash: String(r.hash),
   };
@@ -86,7 +88,8 @@ export class AuditVerificationService {
     this.#q = q;
     this.#clock = clock;
     this.#pageSize = options.pageSize ?? DEFAULT_VERIFY_PAGE_SIZE;
-    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1) throw new TypeError('pageSize must be a positive integer');
+    if (!Number.isInteger(this.#pageSize) || this.#pageSize < 1)
+      throw new TypeError('pageSize must be a positive integer');
   }
 
   /**
@@ -117,7 +120,8 @@ export class AuditVerificationService {
     const full = options.full === true || !checkpoint || head.broken_seq != null;
 
     // The head below an already verified event: the tail was cut off (and the head rewound to hide it).
-    const truncated = checkpoint && headSeq < checkpoint.seq ? { seq: headSeq + 1, reason: 'missing_event' as const } : undefined;
+    const truncated =
+      checkpoint && headSeq < checkpoint.seq ? { seq: headSeq + 1, reason: 'missing_event' as const } : undefined;
     let result: { brk?: Break; checked: number; from: number };
     if (!full && truncated) {
       result = { brk: truncated, checked: 0, from: checkpoint!.seq };
@@ -152,7 +156,13 @@ export class AuditVerificationService {
    */
   async #walk(
     organizationId: string,
-    w: { from?: number; headSeq: number; headHash: string; maxSeq: number | null; checkpoint?: { seq: number; hash: string } },
+    w: {
+      from?: number;
+      headSeq: number;
+      headHash: string;
+      maxSeq: number | null;
+      checkpoint?: { seq: number; hash: string };
+    },
   ): Promise<{ brk?: Break; checked: number; from: number }> {
     let expected = w.from ?? 1;
     let prevHash: string | undefined = w.from === undefined ? GENESIS_HASH : undefined;
@@ -168,7 +178,9 @@ export class AuditVerificationService {
       );
 
     let next: Promise<Record<string, unknown>[]> | undefined =
-      w.headSeq >= expected || w.from === undefined ? fetchPage(w.from === undefined ? MIN_BIGINT : String(w.from)) : undefined;
+      w.headSeq >= expected || w.from === undefined
+        ? fetchPage(w.from === undefined ? MIN_BIGINT : String(w.from))
+        : undefined;
     while (next) {
       const page = await next;
       const last = page[page.length - 1];
@@ -180,7 +192,10 @@ export class AuditVerificationService {
         const row = rows[i]!;
         let brk: Break | undefined;
         if (row.seq !== expected) {
-          brk = row.seq > expected ? { seq: expected, reason: 'missing_event' } : { seq: row.seq, reason: 'unexpected_event' };
+          brk =
+            row.seq > expected
+              ? { seq: expected, reason: 'missing_event' }
+              : { seq: row.seq, reason: 'unexpected_event' };
         } else if (prevHash !== undefined && row.prev_hash !== prevHash) {
           brk = { seq: row.seq, reason: 'prev_hash_mismatch' };
         } else if (hashes[i] !== row.hash || page[i]!.sub_ms === true) {
@@ -211,7 +226,14 @@ export class AuditVerificationService {
   }
 
   /** Stores the outcome; returns the checkpoint seq now in force. */
-  async #record(organizationId: string, full: boolean, brk: Break | undefined, headSeq: number, headHash: string, previous: number): Promise<number> {
+  async #record(
+    organizationId: string,
+    full: boolean,
+    brk: Break | undefined,
+    headSeq: number,
+    headHash: string,
+    previous: number,
+  ): Promise<number> {
     const now = this.#clock.now().toISOString();
     if (brk) {
       // A full walk knows the first break exactly; a routine walk only knows the first one at or above the

@@ -1,7 +1,7 @@
-import type { Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { canonicalJson } from './canonical-json.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
+import type { Queryable } from '../../platform/db.ts';
+import { canonicalJson } from './canonical-json.ts';
 import type { AuditEvent } from './contract.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);

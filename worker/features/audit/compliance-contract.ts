@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { AGNTCY_SCHEMA_VERSION } from './compliance.service.ts';
 
 const Status = z.enum(['pass', 'warn', 'fail']);
@@ -19,7 +19,8 @@ export const ComplianceFindingSchema = z
     reason: z.string().optional(),
     count: z.number().int().optional(),
     walked_at: z.string().optional().openapi({
-      description: 'audit-trail findings: when the full walk of the hash chain they report started (it re-hashes every event)',
+      description:
+        'audit-trail findings: when the full walk of the hash chain they report started (it re-hashes every event)',
     }),
   })
   .openapi('ComplianceFinding');
@@ -32,7 +33,11 @@ export const ComplianceReportSchema = z
     overall_status: Status,
     from_cache: z.boolean(),
     sections: z.array(
-      z.object({ name: z.enum(['agent-identity', 'audit-trail']), status: Status, findings: z.array(ComplianceFindingSchema) }),
+      z.object({
+        name: z.enum(['agent-identity', 'audit-trail']),
+        status: Status,
+        findings: z.array(ComplianceFindingSchema),
+      }),
     ),
   })
   .openapi('ComplianceReport');

@@ -1,9 +1,15 @@
-import type { Queryable } from '../../platform/db.ts';
 import type { Cache } from '../../platform/cache.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
-import type { AuditVerificationService } from './audit-verification.service.ts';
-import type { ComplianceAgentCard, ComplianceFinding, ComplianceReport, ComplianceSection, ComplianceStatus } from './compliance-contract.ts';
+import type { Queryable } from '../../platform/db.ts';
 import { AuditFullWalks } from './audit-full-walk.ts';
+import type { AuditVerificationService } from './audit-verification.service.ts';
+import type {
+  ComplianceAgentCard,
+  ComplianceFinding,
+  ComplianceReport,
+  ComplianceSection,
+  ComplianceStatus,
+} from './compliance-contract.ts';
 
 export const CACHE_TTL_SECONDS = 300;
 export const AGNTCY_SCHEMA_VERSION = '1.0';
@@ -103,7 +109,12 @@ export class ComplianceService {
       return { name, status: statusOf(findings), findings };
     } catch (err) {
       console.error(
-        JSON.stringify({ level: 'error', msg: 'compliance section failed', section: name, error: err instanceof Error ? err.message : String(err) }),
+        JSON.stringify({
+          level: 'error',
+          msg: 'compliance section failed',
+          section: name,
+          error: err instanceof Error ? err.message : String(err),
+        }),
       );
       return {
         name,
@@ -156,7 +167,12 @@ export class ComplianceService {
       count: Number(c?.agents ?? 0),
     });
     for (const r of missing) {
-      findings.push({ severity: 'fail', code: 'agent_missing_did', message: `Agent ${r.agent_id} has no DID`, agent_id: r.agent_id });
+      findings.push({
+        severity: 'fail',
+        code: 'agent_missing_did',
+        message: `Agent ${r.agent_id} has no DID`,
+        agent_id: r.agent_id,
+      });
     }
     truncated(findings, 'agent_missing_did', Number(missing[0]?.total ?? 0));
     for (const r of expired) {

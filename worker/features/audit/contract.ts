@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { CursorQuery, LimitQuery, jsonResponse, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { CursorQuery, jsonResponse, LimitQuery, tenantProblems } from '../../http/schemas.ts';
 
 export const AuditEventSchema = z
   .object({
@@ -35,7 +35,14 @@ export type AuditEventPage = z.infer<typeof AuditEventListSchema>;
  * - `head_mismatch`: the last event's hash is not the organization's recorded head hash (a rewritten or truncated tail);
  * - `checkpoint_mismatch`: the event at the checkpoint no longer has the hash it had when it was verified.
  */
-const ChainBreakReasonSchema = z.enum(['missing_event', 'unexpected_event', 'prev_hash_mismatch', 'hash_mismatch', 'head_mismatch', 'checkpoint_mismatch']);
+const ChainBreakReasonSchema = z.enum([
+  'missing_event',
+  'unexpected_event',
+  'prev_hash_mismatch',
+  'hash_mismatch',
+  'head_mismatch',
+  'checkpoint_mismatch',
+]);
 export type ChainBreakReason = z.infer<typeof ChainBreakReasonSchema>;
 
 export const ChainVerificationSchema = z
@@ -51,7 +58,10 @@ export const ChainVerificationSchema = z
     from_seq: z.number().int(),
     // The organization's chain head when the verification started.
     head_seq: z.number().int(),
-    checkpoint_seq: z.number().int().openapi({ description: 'last verified seq kept for the next routine verification' }),
+    checkpoint_seq: z
+      .number()
+      .int()
+      .openapi({ description: 'last verified seq kept for the next routine verification' }),
   })
   .openapi('ChainVerification');
 export type ChainVerification = z.infer<typeof ChainVerificationSchema>;

@@ -1,11 +1,14 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
 import { listAuditEventsRoute, verifyAuditChainRoute } from './contract.ts';
 
 export function auditRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listAuditEventsRoute, async (c) => {
     const { limit, cursor } = c.req.valid('query');
-    return c.json(await c.var.services.auditVerification.listEvents(c.var.tenant.organizationId, limit ?? 50, cursor), 200);
+    return c.json(
+      await c.var.services.auditVerification.listEvents(c.var.tenant.organizationId, limit ?? 50, cursor),
+      200,
+    );
   });
 
   app.openapi(verifyAuditChainRoute, async (c) => {

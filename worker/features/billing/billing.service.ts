@@ -1,18 +1,18 @@
-import type { Config } from '../../platform/config.ts';
 import type { Clock } from '../../platform/clock.ts';
+import type { Config } from '../../platform/config.ts';
 import type { Db } from '../../platform/db.ts';
 import { AppError } from '../../platform/errors.ts';
-import { Stripe, createStripeCryptoProvider } from './stripe.ts';
-import type { TierName } from '../tiers/tiers.ts';
-import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { TierService, UpgradeCheckout } from '../tiers/tier.service.ts';
-import { checkoutIdempotencyKey, type CheckoutRequest } from './checkout-idempotency.ts';
-import { StripeEventShape, type StripeEventEnvelope } from './stripe-objects.ts';
-import { StripeEventApplier, type HandledEvent, type SubscriptionSnapshot } from './stripe-event-applier.ts';
-import { fetchSubscription } from './stripe-subscriptions.ts';
+import type { TierName } from '../tiers/tiers.ts';
 import { isTierName } from '../tiers/tiers.ts';
+import { type CheckoutRequest, checkoutIdempotencyKey } from './checkout-idempotency.ts';
 import type { SubscriptionStatus, WebhookOutcome } from './contract.ts';
+import { createStripeCryptoProvider, Stripe } from './stripe.ts';
+import { type HandledEvent, StripeEventApplier, type SubscriptionSnapshot } from './stripe-event-applier.ts';
+import { type StripeEventEnvelope, StripeEventShape } from './stripe-objects.ts';
+import { fetchSubscription } from './stripe-subscriptions.ts';
 
 /** What billing needs from the configuration (`billingSettings(config)` builds it). */
 export interface BillingSettings {
@@ -32,7 +32,10 @@ export function billingSettings(config: Config): BillingSettings {
   const fallback = config.STRIPE_PRICE_ID;
   return {
     enabled: config.STRIPE_SECRET_KEY !== undefined,
-    tierPrices: { pro: config.STRIPE_PRICE_ID_PRO ?? fallback, enterprise: config.STRIPE_PRICE_ID_ENTERPRISE ?? fallback },
+    tierPrices: {
+      pro: config.STRIPE_PRICE_ID_PRO ?? fallback,
+      enterprise: config.STRIPE_PRICE_ID_ENTERPRISE ?? fallback,
+    },
     subscriptionPrice: fallback ?? config.STRIPE_PRICE_ID_PRO,
     successUrl: config.STRIPE_SUCCESS_URL ?? `${base}/dashboard?billing=success`,
     cancelUrl: config.STRIPE_CANCEL_URL ?? `${base}/dashboard?billing=cancel`,
@@ -117,7 +120,10 @@ export class BillingService implements UpgradeCheckout {
   ): Promise<{ checkout_url: string }> {
     if (!this.settings.enabled) throw notConfigured();
     const price = this.settings.tierPrices[targetTier];
-    if (!price) throw notConfigured(`no price for tier ${targetTier}: set STRIPE_PRICE_ID_${targetTier.toUpperCase()} or STRIPE_PRICE_ID`);
+    if (!price)
+      throw notConfigured(
+        `no price for tier ${targetTier}: set STRIPE_PRICE_ID_${targetTier.toUpperCase()} or STRIPE_PRICE_ID`,
+      );
     return this.#openSession(
       {
         organizationId,
@@ -131,7 +137,11 @@ export class BillingService implements UpgradeCheckout {
     );
   }
 
-  async #openSession(req: CheckoutRequest, metadata: Record<string, string>, clientKey?: string): Promise<{ checkout_url: string }> {
+  async #openSession(
+    req: CheckoutRequest,
+    metadata: Record<string, string>,
+    clientKey?: string,
+  ): Promise<{ checkout_url: string }> {
     const stripe = this.stripe();
     if (!stripe) throw notConfigured();
     const idempotencyKey = await checkoutIdempotencyKey(req, this.clock.now().getTime(), clientKey);
@@ -156,7 +166,14 @@ export class BillingService implements UpgradeCheckout {
       }
       if (err instanceof Stripe.errors.StripeError) {
         console.error(
-          JSON.stringify({ level: 'error', msg: 'stripe checkout failed', tenant: req.organizationId, type: err.type, status: err.statusCode, request_id: err.requestId }),
+          JSON.stringify({
+            level: 'error',
+            msg: 'stripe checkout failed',
+            tenant: req.organizationId,
+            type: err.type,
+            status: err.statusCode,
+            request_id: err.requestId,
+          }),
         );
         throw new AppError('billing_provider_error', 'The payment provider could not create a checkout session');
       }
@@ -171,7 +188,11 @@ export class BillingService implements UpgradeCheckout {
    * organization never had one. Reads only the database (works without Stripe). Throws nothing of its own.
    */
   async getSubscriptionStatus(organizationId: string): Promise<SubscriptionStatus> {
-    const [row] = await this.db.query<{ status: string; current_period_end: string | Date | null; stripe_subscription_id: string | null }>(
+    const [row] = await this.db.query<{
+      status: string;
+      current_period_end: string | Date | null;
+      stripe_subscription_id: string | null;
+    }>(
       'SELECT status, current_period_end, stripe_subscription_id FROM tenant_subscriptions WHERE organization_id = $1',
       [organizationId],
     );
@@ -195,7 +216,10 @@ export class BillingService implements UpgradeCheckout {
    * `stripe_signature_invalid` (400, `reason`: missing_header, malformed_header, signature_mismatch,
    * timestamp_outside_tolerance) and `stripe_event_invalid` (400) for a signed body that is not an event.
    */
-  async handleWebhook(payload: Uint8Array<ArrayBuffer> | string, signature: string | undefined): Promise<WebhookOutcome> {
+  async handleWebhook(
+    payload: Uint8Array<ArrayBuffer> | string,
+    signature: string | undefined,
+  ): Promise<WebhookOutcome> {
     const secret = this.settings.webhookSecret;
     if (!this.settings.enabled) throw notConfigured();
     if (!secret) throw notConfigured('STRIPE_WEBHOOK_SECRET is unset');
@@ -241,14 +265,23 @@ export class BillingService implements UpgradeCheckout {
           [event.id, event.type, event.created, this.clock.now().toISOString()],
         );
         if (fresh.length === 0) return { received: true, event_id: event.id, outcome: 'duplicate' };
-        const handled: HandledEvent | { outcome: 'fetch'; subscriptionId: string } = await this.#applier.apply(q, event, snapshot);
+        const handled: HandledEvent | { outcome: 'fetch'; subscriptionId: string } = await this.#applier.apply(
+          q,
+          event,
+          snapshot,
+        );
         if (handled.outcome === 'fetch') throw new FetchFirst(handled.subscriptionId);
         await q.query('UPDATE stripe_events SET outcome = $2, organization_id = $3 WHERE id = $1', [
           event.id,
           handled.outcome === 'applied' ? 'applied' : `ignored:${handled.reason ?? 'unknown'}`,
           handled.organizationId ?? null,
         ]);
-        return { received: true, event_id: event.id, outcome: handled.outcome, ...(handled.reason ? { reason: handled.reason } : {}) };
+        return {
+          received: true,
+          event_id: event.id,
+          outcome: handled.outcome,
+          ...(handled.reason ? { reason: handled.reason } : {}),
+        };
       });
     } catch (err) {
       if (err instanceof FetchFirst) return err;

@@ -26,7 +26,14 @@ export interface CheckoutRequest {
 export async function checkoutIdempotencyKey(req: CheckoutRequest, nowMs: number, clientKey?: string): Promise<string> {
   const material = clientKey
     ? ['client', req.purpose, clientKey]
-    : ['derived', req.purpose, req.price, req.successUrl, req.cancelUrl, String(Math.floor(nowMs / CHECKOUT_DEDUP_WINDOW_MS))];
+    : [
+        'derived',
+        req.purpose,
+        req.price,
+        req.successUrl,
+        req.cancelUrl,
+        String(Math.floor(nowMs / CHECKOUT_DEDUP_WINDOW_MS)),
+      ];
   const digest = await sha256Hex(material.join('\n'));
   return `agentidp-checkout-${req.organizationId}-${digest.slice(0, 40)}`;
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { CheckoutSchema, IdempotencyHeaders } from '../tiers/contract.ts';
-import { ProblemSchema, SafeString, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonBody, jsonResponse, ProblemSchema, pick, SafeString, tenantProblems } from '../../http/schemas.ts';
+import { CheckoutSchema, IdempotencyHeaders } from '../tiers/contract.ts';
 
 const redirectUrl = SafeString(2048).refine((v) => {
   try {
@@ -53,7 +53,12 @@ export const checkoutRoute = createRoute({
   path: '/v1/billing/checkout',
   summary: 'Open a Stripe Checkout Session for a subscription',
   request: { ...jsonBody(CheckoutBody), headers: IdempotencyHeaders },
-  responses: { 200: jsonResponse(CheckoutSchema, 'Checkout session'), ...tenantProblems, ...pick(409, 503), ...providerProblem },
+  responses: {
+    200: jsonResponse(CheckoutSchema, 'Checkout session'),
+    ...tenantProblems,
+    ...pick(409, 503),
+    ...providerProblem,
+  },
 });
 
 export const subscriptionRoute = createRoute({

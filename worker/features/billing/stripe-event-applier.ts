@@ -1,19 +1,19 @@
 import type { Queryable } from '../../platform/db.ts';
-import { isTierName, type TierName } from '../tiers/tiers.ts';
-import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { TierService } from '../tiers/tier.service.ts';
+import { isTierName, type TierName } from '../tiers/tiers.ts';
 import {
   CheckoutSessionShape,
-  SubscriptionShape,
   idOf,
   isOrganizationId,
   periodEndOf,
   priceIdsOf,
   type StripeEventEnvelope,
   type SubscriptionObject,
+  SubscriptionShape,
 } from './stripe-objects.ts';
-import { TERMINAL, transition, type Observation, type StoredSubscription } from './subscription-state.ts';
+import { type Observation, type StoredSubscription, TERMINAL, transition } from './subscription-state.ts';
 
 /** What one event did; `organizationId` is recorded on its stripe_events row. */
 export interface HandledEvent {
@@ -73,7 +73,11 @@ export class StripeEventApplier {
    * content: what cannot be applied is `ignored` with a reason and logged, so Stripe does not retry it
    * forever. Database errors propagate (the transaction rolls back; Stripe retries).
    */
-  apply(q: Queryable, event: StripeEventEnvelope, snapshot?: SubscriptionSnapshot): Promise<HandledEvent | NeedsSubscription> {
+  apply(
+    q: Queryable,
+    event: StripeEventEnvelope,
+    snapshot?: SubscriptionSnapshot,
+  ): Promise<HandledEvent | NeedsSubscription> {
     switch (event.type) {
       case 'checkout.session.completed':
       case 'checkout.session.async_payment_succeeded':
@@ -88,8 +92,15 @@ export class StripeEventApplier {
   }
 
   #ignore(event: StripeEventEnvelope, reason: string, organizationId?: string): HandledEvent {
-    const warn = ['unknown_organization', 'malformed_object', 'unknown_status', 'unknown_subscription'].includes(reason);
-    log(warn ? 'warn' : 'info', 'stripe event ignored', { event_id: event.id, type: event.type, reason, organization_id: organizationId });
+    const warn = ['unknown_organization', 'malformed_object', 'unknown_status', 'unknown_subscription'].includes(
+      reason,
+    );
+    log(warn ? 'warn' : 'info', 'stripe event ignored', {
+      event_id: event.id,
+      type: event.type,
+      reason,
+      organization_id: organizationId,
+    });
     return { outcome: 'ignored', reason, ...(organizationId ? { organizationId } : {}) };
   }
 
@@ -121,7 +132,11 @@ export class StripeEventApplier {
     return null;
   }
 
-  async #checkoutCompleted(q: Queryable, event: StripeEventEnvelope, snapshot?: SubscriptionSnapshot): Promise<HandledEvent | NeedsSubscription> {
+  async #checkoutCompleted(
+    q: Queryable,
+    event: StripeEventEnvelope,
+    snapshot?: SubscriptionSnapshot,
+  ): Promise<HandledEvent | NeedsSubscription> {
     const parsed = CheckoutSessionShape.safeParse(event.data.object);
     if (!parsed.success) return this.#ignore(event, 'malformed_object');
     const session = parsed.data;
@@ -129,26 +144,40 @@ export class StripeEventApplier {
     const target = session.metadata?.targetTier;
     if (orgId === undefined || target === undefined) return this.#ignore(event, 'not_an_upgrade');
     if (!isOrganizationId(orgId) || !isTierName(target)) return this.#ignore(event, 'invalid_metadata');
-    if (session.client_reference_id && session.client_reference_id !== orgId) return this.#ignore(event, 'reference_mismatch');
+    if (session.client_reference_id && session.client_reference_id !== orgId)
+      return this.#ignore(event, 'reference_mismatch');
     // Delayed payment methods complete the session unpaid; `async_payment_succeeded` follows when paid.
-    if (event.type === 'checkout.session.completed' && session.payment_status === 'unpaid') return this.#ignore(event, 'payment_pending', orgId);
+    if (event.type === 'checkout.session.completed' && session.payment_status === 'unpaid')
+      return this.#ignore(event, 'payment_pending', orgId);
     const subscriptionId = idOf(session.subscription);
     if (!subscriptionId) return this.#ignore(event, 'no_subscription', orgId);
     const locked = await this.#lock(q, orgId);
     if (!locked) return this.#ignore(event, 'unknown_organization');
     const { stored } = locked;
-    if (stored?.subscriptionId === subscriptionId && TERMINAL.has(stored.status)) return this.#ignore(event, 'subscription_ended', orgId);
+    if (stored?.subscriptionId === subscriptionId && TERMINAL.has(stored.status))
+      return this.#ignore(event, 'subscription_ended', orgId);
     if (!snapshot) return { outcome: 'fetch', subscriptionId };
     if (!snapshot.found) return this.#ignore(event, 'unknown_subscription', orgId);
     const sub = snapshot.subscription;
     const owner = sub.metadata?.orgId;
     if (owner !== undefined && owner !== orgId) return this.#ignore(event, 'reference_mismatch', orgId);
-    const obs: Observation = { subscriptionId, status: sub.status, tier: target, at: event.created, authoritative: true };
+    const obs: Observation = {
+      subscriptionId,
+      status: sub.status,
+      tier: target,
+      at: event.created,
+      authoritative: true,
+    };
     return this.#observe(q, event, orgId, stored, obs, sub, { checkout_session_id: session.id });
   }
 
   /** The organization a subscription belongs to: its metadata, else a stored subscription or customer id. */
-  async #subscriptionOrganization(q: Queryable, subscriptionId: string, customerId: string | null, metaOrg: unknown): Promise<string | undefined> {
+  async #subscriptionOrganization(
+    q: Queryable,
+    subscriptionId: string,
+    customerId: string | null,
+    metaOrg: unknown,
+  ): Promise<string | undefined> {
     if (isOrganizationId(metaOrg)) return metaOrg;
     const [row] = await q.query<{ organization_id: string }>(
       `SELECT organization_id FROM tenant_subscriptions
@@ -159,17 +188,32 @@ export class StripeEventApplier {
     return row?.organization_id;
   }
 
-  async #subscriptionChanged(q: Queryable, event: StripeEventEnvelope, snapshot?: SubscriptionSnapshot): Promise<HandledEvent | NeedsSubscription> {
+  async #subscriptionChanged(
+    q: Queryable,
+    event: StripeEventEnvelope,
+    snapshot?: SubscriptionSnapshot,
+  ): Promise<HandledEvent | NeedsSubscription> {
     const parsed = SubscriptionShape.safeParse(event.data.object);
     if (!parsed.success) return this.#ignore(event, 'malformed_object');
     const fromEvent = parsed.data;
-    const orgId = await this.#subscriptionOrganization(q, fromEvent.id, idOf(fromEvent.customer), fromEvent.metadata?.orgId);
+    const orgId = await this.#subscriptionOrganization(
+      q,
+      fromEvent.id,
+      idOf(fromEvent.customer),
+      fromEvent.metadata?.orgId,
+    );
     const locked = orgId ? await this.#lock(q, orgId) : undefined;
     if (!orgId || !locked) return this.#ignore(event, 'unknown_organization');
     if (snapshot && !snapshot.found) return this.#ignore(event, 'unknown_subscription', orgId);
     const sub = snapshot?.found ? snapshot.subscription : fromEvent;
     const status = !snapshot && event.type === 'customer.subscription.deleted' ? 'canceled' : sub.status;
-    const obs: Observation = { subscriptionId: fromEvent.id, status, tier: this.#tierOf(sub), at: event.created, authoritative: !!snapshot };
+    const obs: Observation = {
+      subscriptionId: fromEvent.id,
+      status,
+      tier: this.#tierOf(sub),
+      at: event.created,
+      authoritative: !!snapshot,
+    };
     return this.#observe(q, event, orgId, locked.stored, obs, sub, {});
   }
 
@@ -201,7 +245,12 @@ export class StripeEventApplier {
          updated_at = EXCLUDED.updated_at`,
       [orgId, next.status, idOf(sub.customer), next.subscriptionId, periodEnd, next.tier, next.observedAt],
     );
-    const change = { stripe_subscription_id: next.subscriptionId, status: next.status, previous_status: stored?.status ?? null, current_period_end: periodEnd };
+    const change = {
+      stripe_subscription_id: next.subscriptionId,
+      status: next.status,
+      previous_status: stored?.status ?? null,
+      current_period_end: periodEnd,
+    };
     if (t.changed) {
       await this.audit.append(q, orgId, {
         event_type: next.status === 'canceled' ? 'billing.subscription_canceled' : 'billing.subscription_updated',
@@ -210,7 +259,11 @@ export class StripeEventApplier {
         payload: { ...change, tier: next.tier, stripe_event_id: event.id },
       });
     }
-    const tierDetails = { q, actor: 'stripe', details: { ...details, stripe_event_id: event.id, stripe_subscription_id: next.subscriptionId } };
+    const tierDetails = {
+      q,
+      actor: 'stripe',
+      details: { ...details, stripe_event_id: event.id, stripe_subscription_id: next.subscriptionId },
+    };
     if (t.entitlement.kind === 'grant') await this.tiers.raiseTo(orgId, t.entitlement.tier, tierDetails);
     if (t.entitlement.kind === 'revoke') await this.tiers.revokePaidTier(orgId, t.entitlement.tier, tierDetails);
     if (t.changed) await this.events?.announce(q, orgId, 'subscription.updated', { organization_id: orgId, ...change });

@@ -40,7 +40,9 @@ export const SubscriptionShape = z
     current_period_end: z.number().nullish(),
     items: z
       .object({
-        data: z.array(z.object({ current_period_end: z.number().nullish(), price: expandable.nullish() }).passthrough()),
+        data: z.array(
+          z.object({ current_period_end: z.number().nullish(), price: expandable.nullish() }).passthrough(),
+        ),
       })
       .passthrough()
       .nullish(),
@@ -58,7 +60,9 @@ export const priceIdsOf = (sub: SubscriptionObject): string[] =>
 
 /** End of the current period as ISO 8601: the latest item's period end, else the subscription's own (older APIs). */
 export function periodEndOf(sub: SubscriptionObject): string | null {
-  const ends = (sub.items?.data ?? []).map((i) => i.current_period_end).filter((n): n is number => typeof n === 'number');
+  const ends = (sub.items?.data ?? [])
+    .map((i) => i.current_period_end)
+    .filter((n): n is number => typeof n === 'number');
   const seconds = ends.length > 0 ? Math.max(...ends) : sub.current_period_end;
   return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : null;
 }

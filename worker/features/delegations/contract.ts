@@ -1,6 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { AgentId, Identifier, SafeString, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import {
+  AgentId,
+  Identifier,
+  jsonBody,
+  jsonResponse,
+  pick,
+  SafeString,
+  tenantProblems,
+  Uuid,
+} from '../../http/schemas.ts';
 
 const tags = ['Delegations'];
 const disabled = ' Answers 404 when `A2A_ENABLED=false`.';
@@ -9,8 +18,17 @@ export const CreateDelegationBody = z
   .object({
     delegator_id: AgentId.openapi({ description: 'An active agent of this tenant' }),
     delegatee_id: AgentId.openapi({ description: 'An active agent (of any tenant)' }),
-    scope: Identifier(2048).openapi({ description: 'Space-separated; a subset of the delegator’s capabilities', example: 'search' }),
-    expires_in: z.number().int().min(1).max(86_400).optional().openapi({ description: 'Seconds; default 300, capped by node-oidc’s DELEGATION_MAX_TTL_SECONDS' }),
+    scope: Identifier(2048).openapi({
+      description: 'Space-separated; a subset of the delegator’s capabilities',
+      example: 'search',
+    }),
+    expires_in: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .openapi({ description: 'Seconds; default 300, capped by node-oidc’s DELEGATION_MAX_TTL_SECONDS' }),
   })
   .strict()
   .openapi('CreateDelegation');
@@ -21,7 +39,11 @@ export const VerifyDelegationBody = z
   .openapi('VerifyDelegation');
 
 const CreatedDelegation = z
-  .object({ chain_id: z.string().uuid(), token: z.string().openapi({ description: 'ES256 JWT signed by node-oidc (`act.sub` = delegatee)' }), expires_at: z.string() })
+  .object({
+    chain_id: z.string().uuid(),
+    token: z.string().openapi({ description: 'ES256 JWT signed by node-oidc (`act.sub` = delegatee)' }),
+    expires_at: z.string(),
+  })
   .openapi('CreatedDelegation');
 
 export const VerifiedDelegationSchema = z
@@ -30,7 +52,10 @@ export const VerifiedDelegationSchema = z
     chain_id: z.string().uuid(),
     delegator_id: z.string().uuid().openapi({ description: 'The agent that made this hop of the delegation' }),
     delegatee_id: z.string().uuid(),
-    subject_id: z.string().uuid().openapi({ description: 'The original subject (`sub`): the first delegator of the chain' }),
+    subject_id: z
+      .string()
+      .uuid()
+      .openapi({ description: 'The original subject (`sub`): the first delegator of the chain' }),
     scope: z.string(),
     depth: z.number().int().openapi({ description: '1 for a direct delegation' }),
     expires_at: z.string(),

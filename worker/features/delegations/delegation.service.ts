@@ -1,17 +1,17 @@
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Db, Queryable } from '../../platform/db.ts';
-import { type Clock, toIso } from '../../platform/clock.ts';
-import { AppError, notFound } from '../../platform/errors.ts';
-import type { NodeOidc } from '../oidc/node-oidc.ts';
-import { nodeOidcKeys, type NodeOidcJwksOptions } from '../oidc/node-oidc-jwks.ts';
-import type { AuditService } from '../audit/audit.service.ts';
-import type { EventAnnouncer } from '../agents/agent.service.ts';
-import type { VerifiedDelegation } from './contract.ts';
+import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { isAgentId } from '../../../shared/agent-id.ts';
 import type { DelegationRecord } from '../../../shared/oidc-link.ts';
+import { type Clock, toIso } from '../../platform/clock.ts';
+import type { Db, Queryable } from '../../platform/db.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
+import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { NodeOidc } from '../oidc/node-oidc.ts';
+import { type NodeOidcJwksOptions, nodeOidcKeys } from '../oidc/node-oidc-jwks.ts';
+import type { TokenReservation } from '../oidc/oidc-token.service.ts';
+import type { VerifiedDelegation } from './contract.ts';
 import { chainWithAncestors, revokeWithDescendants, shareLockChains } from './delegation-chains.ts';
 import type { ExchangeRefusal } from './exchange-record.ts';
-import type { TokenReservation } from '../oidc/oidc-token.service.ts';
 
 /** The claim that carries the chain id (node-oidc/src/delegation.ts). */
 export const CHAIN_CLAIM = 'delegation_chain_id';
@@ -72,27 +72,41 @@ export class DelegationService {
       [delegateeId],
     );
     // Another tenant's agent that is not active is indistinguishable from an unknown one.
-    if (!delegatee || (delegatee.organization_id !== organizationId && delegatee.status !== 'active')) throw notFound('Delegatee agent');
+    if (!delegatee || (delegatee.organization_id !== organizationId && delegatee.status !== 'active'))
+      throw notFound('Delegatee agent');
     if (delegatee.status !== 'active') throw new AppError('agent_not_active', `Delegatee agent is ${delegatee.status}`);
 
-    const held = Array.isArray(delegator.capabilities) ? delegator.capabilities.filter((c) => typeof c === 'string') : [];
+    const held = Array.isArray(delegator.capabilities)
+      ? delegator.capabilities.filter((c) => typeof c === 'string')
+      : [];
     const scopes = [...new Set(input.scope.split(' ').filter(Boolean))];
     const notHeld = scopes.filter((s) => !SCOPE_TOKEN.test(s) || !held.includes(s));
     if (scopes.length === 0 || notHeld.length > 0) {
-      throw new AppError('invalid_scope', `scope must be a non-empty subset of the delegator's capabilities${notHeld.length ? `; not held: ${notHeld.join(' ')}` : ''}`);
+      throw new AppError(
+        'invalid_scope',
+        `scope must be a non-empty subset of the delegator's capabilities${notHeld.length ? `; not held: ${notHeld.join(' ')}` : ''}`,
+      );
     }
     const scope = scopes.join(' ');
 
-    if (!this.link) throw new AppError('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+    if (!this.link)
+      throw new AppError(
+        'oidc_unavailable',
+        'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)',
+      );
     const chainId = crypto.randomUUID();
-    const signed = await this.link.internal<{ token: string; jti: string; expires_at: string }>('POST', '/internal/delegations/sign', {
-      chain_id: chainId,
-      organization_id: organizationId,
-      delegator_id: delegatorId,
-      delegatee_id: delegateeId,
-      scope,
-      expires_in: input.expires_in,
-    });
+    const signed = await this.link.internal<{ token: string; jti: string; expires_at: string }>(
+      'POST',
+      '/internal/delegations/sign',
+      {
+        chain_id: chainId,
+        organization_id: organizationId,
+        delegator_id: delegatorId,
+        delegatee_id: delegateeId,
+        scope,
+        expires_in: input.expires_in,
+      },
+    );
     if (signed.status !== 200 || !signed.body?.token) {
       throw new AppError('oidc_unavailable', `The token service refused to sign the delegation (${signed.status})`);
     }
@@ -106,9 +120,25 @@ export class DelegationService {
         `INSERT INTO delegation_chains (chain_id, organization_id, parent_chain_id, depth, subject_id, delegator_id,
            delegatee_id, scope, status, created_at, expires_at, token_jti)
          VALUES ($1, $2, NULL, 1, $3, $3, $4, $5, 'active', $6, $7, $8)`,
-        [chainId, organizationId, delegatorId, delegateeId, scope, this.clock.now().toISOString(), expiresAt, signed.body!.jti],
+        [
+          chainId,
+          organizationId,
+          delegatorId,
+          delegateeId,
+          scope,
+          this.clock.now().toISOString(),
+          expiresAt,
+          signed.body!.jti,
+        ],
       );
-      await this.#announceCreated(q, organizationId, actor, { chain_id: chainId, parent_chain_id: null, delegator_id: delegatorId, delegatee_id: delegateeId, scope, expires_at: expiresAt });
+      await this.#announceCreated(q, organizationId, actor, {
+        chain_id: chainId,
+        parent_chain_id: null,
+        delegator_id: delegatorId,
+        delegatee_id: delegateeId,
+        scope,
+        expires_at: expiresAt,
+      });
     });
     return { chain_id: chainId, token: signed.body.token, expires_at: expiresAt };
   }
@@ -133,7 +163,10 @@ export class DelegationService {
         const ancestors = (await chainWithAncestors(q, record.parent_chain_id)).map((r) => r.chain_id);
         const locked = ancestors.length ? await shareLockChains(q, ancestors) : [];
         const now = this.clock.now().getTime();
-        if (locked.length === 0 || locked.some((r) => r.status !== 'active' || Date.parse(toIso(r.expires_at)) <= now)) {
+        if (
+          locked.length === 0 ||
+          locked.some((r) => r.status !== 'active' || Date.parse(toIso(r.expires_at)) <= now)
+        ) {
           return { error: 'invalid_grant', description: 'the subject delegation is revoked or expired' };
         }
       }
@@ -187,13 +220,24 @@ export class DelegationService {
     }
     const rows = await chainWithAncestors(this.db, chainId);
     const self = rows[0];
-    const party = rows.some((r) => r.organization_id === organizationId || r.delegatee_organization_id === organizationId);
-    if (!self || self.chain_id !== chainId || self.token_jti !== payload.jti || self.delegatee_id !== act.sub || !party) {
+    const party = rows.some(
+      (r) => r.organization_id === organizationId || r.delegatee_organization_id === organizationId,
+    );
+    if (
+      !self ||
+      self.chain_id !== chainId ||
+      self.token_jti !== payload.jti ||
+      self.delegatee_id !== act.sub ||
+      !party
+    ) {
       throw invalid('unknown_chain', 'The delegation is not on record');
     }
-    if (act.sub !== delegateeId.toLowerCase()) throw invalid('delegatee_mismatch', 'The delegation was not made to this agent');
-    if (rows.some((r) => r.status !== 'active')) throw invalid('revoked', 'The delegation or one it derives from is revoked');
-    if (rows.some((r) => Date.parse(toIso(r.expires_at)) <= now.getTime())) throw invalid('expired', 'The delegation or one it derives from has expired');
+    if (act.sub !== delegateeId.toLowerCase())
+      throw invalid('delegatee_mismatch', 'The delegation was not made to this agent');
+    if (rows.some((r) => r.status !== 'active'))
+      throw invalid('revoked', 'The delegation or one it derives from is revoked');
+    if (rows.some((r) => Date.parse(toIso(r.expires_at)) <= now.getTime()))
+      throw invalid('expired', 'The delegation or one it derives from has expired');
     return {
       valid: true,
       chain_id: chainId,
@@ -218,7 +262,8 @@ export class DelegationService {
         [chainId, organizationId],
       );
       if (!row) throw notFound('Delegation');
-      if (row.status === 'revoked') return { chain_id: chainId, status: 'revoked' as const, revoked_at: toIso(row.revoked_at!) };
+      if (row.status === 'revoked')
+        return { chain_id: chainId, status: 'revoked' as const, revoked_at: toIso(row.revoked_at!) };
       const revokedAt = this.clock.now().toISOString();
       const descendants = (await revokeWithDescendants(q, chainId, revokedAt)).filter((id) => id !== chainId);
       await this.audit.append(q, organizationId, {
@@ -227,7 +272,11 @@ export class DelegationService {
         subject: chainId,
         payload: { descendants_revoked: descendants },
       });
-      await this.events.announce(q, organizationId, 'delegation.revoked', { chain_id: chainId, revoked_at: revokedAt, descendants_revoked: descendants });
+      await this.events.announce(q, organizationId, 'delegation.revoked', {
+        chain_id: chainId,
+        revoked_at: revokedAt,
+        descendants_revoked: descendants,
+      });
       return { chain_id: chainId, status: 'revoked' as const, revoked_at: revokedAt };
     });
   }
@@ -243,14 +292,25 @@ export class DelegationService {
   }
 
   async #announceCreated(q: Queryable, organizationId: string, actor: string, data: Record<string, unknown>) {
-    await this.audit.append(q, organizationId, { event_type: 'delegation.created', actor, subject: String(data.chain_id), payload: data });
+    await this.audit.append(q, organizationId, {
+      event_type: 'delegation.created',
+      actor,
+      subject: String(data.chain_id),
+      payload: data,
+    });
     await this.events.announce(q, organizationId, 'delegation.created', data);
   }
 
   async #verifySignature(token: string, now: Date): Promise<JWTPayload> {
-    const options = { algorithms: ['ES256'], typ: 'JWT', currentDate: now, ...(this.settings.issuer ? { issuer: this.settings.issuer } : {}) };
+    const options = {
+      algorithms: ['ES256'],
+      typ: 'JWT',
+      currentDate: now,
+      ...(this.settings.issuer ? { issuer: this.settings.issuer } : {}),
+    };
     const attempt = async (refresh: boolean) =>
-      (await jwtVerify(token, await nodeOidcKeys(this.link, this.settings.jwks, now.getTime(), refresh), options)).payload;
+      (await jwtVerify(token, await nodeOidcKeys(this.link, this.settings.jwks, now.getTime(), refresh), options))
+        .payload;
     try {
       try {
         return await attempt(false);

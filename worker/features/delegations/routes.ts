@@ -1,8 +1,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../env.ts';
-import { tenantActor as actor } from '../agents/routes.ts';
 import { problem } from '../../http/errors.ts';
+import { tenantActor as actor } from '../agents/routes.ts';
 import { createDelegationRoute, revokeDelegationRoute, verifyDelegationRoute } from './contract.ts';
 
 /** With A2A_ENABLED=false the delegation routes do not exist (404), before any body validation. */
@@ -16,7 +16,10 @@ export function delegationRoutes(app: OpenAPIHono<AppEnv>): void {
   app.use('/v1/delegations/*', a2aOnly);
 
   app.openapi(createDelegationRoute, async (c) => {
-    return c.json(await c.var.services.delegations.create(c.var.tenant.organizationId, c.req.valid('json'), actor(c)), 201);
+    return c.json(
+      await c.var.services.delegations.create(c.var.tenant.organizationId, c.req.valid('json'), actor(c)),
+      201,
+    );
   });
 
   app.openapi(verifyDelegationRoute, async (c) => {
@@ -25,6 +28,9 @@ export function delegationRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(revokeDelegationRoute, async (c) => {
-    return c.json(await c.var.services.delegations.revoke(c.var.tenant.organizationId, c.req.valid('param').chain_id, actor(c)), 200);
+    return c.json(
+      await c.var.services.delegations.revoke(c.var.tenant.organizationId, c.req.valid('param').chain_id, actor(c)),
+      200,
+    );
   });
 }

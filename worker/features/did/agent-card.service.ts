@@ -1,3 +1,4 @@
+import { isAgentId } from '../../../shared/agent-id.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
@@ -9,7 +10,6 @@ import { custodySigner } from './did-signer.ts';
 import { agentDid, didWebOrigin } from './did-web.ts';
 import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
 import { TtlMemoryCache } from './ttl-memory-cache.ts';
-import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** A signed card as served (`body`, `etag`), or the mark of a decommissioned agent (`gone`). */
 export interface CardArtifact extends Artifact {
@@ -39,7 +39,6 @@ interface CardRow {
   custody: CustodyKind | null;
   private_key_ref: string | null;
 }
-
 
 /**
  * Isolate memory of signed cards, apart from the DID documents' (its entries never evict theirs). Module

@@ -1,7 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ProblemSchema, pick } from '../../http/schemas.ts';
 
-const Jwk = z.object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string() }).openapi('PublicJwk');
+const Jwk = z
+  .object({ kty: z.literal('EC'), crv: z.literal('P-256'), x: z.string(), y: z.string() })
+  .openapi('PublicJwk');
 
 export const DidDocumentSchema = z
   .object({
@@ -71,7 +73,11 @@ const cached = {
 };
 const notModified = { description: 'Not modified (If-None-Match matched the ETag)', headers: cached };
 const AgentIdParam = z.object({
-  agent_id: z.string().openapi({ param: { name: 'agent_id', in: 'path' }, format: 'uuid', description: 'The agent id; a malformed id is a 404' }),
+  agent_id: z.string().openapi({
+    param: { name: 'agent_id', in: 'path' },
+    format: 'uuid',
+    description: 'The agent id; a malformed id is a 404',
+  }),
 });
 
 export const instanceDocumentRoute = createRoute({
@@ -80,7 +86,11 @@ export const instanceDocumentRoute = createRoute({
   tags: ['did'],
   summary: "The instance's DID document (did:web:<DID_WEB_DOMAIN>)",
   responses: {
-    200: { description: 'DID document', headers: cached, content: { 'application/did+json': { schema: DidDocumentSchema } } },
+    200: {
+      description: 'DID document',
+      headers: cached,
+      content: { 'application/did+json': { schema: DidDocumentSchema } },
+    },
     304: notModified,
   },
 });
@@ -95,7 +105,11 @@ export const agentDocumentRoute = createRoute({
     '`{ type: "AgentStatus", serviceEndpoint: "decommissioned" }`.',
   request: { params: AgentIdParam },
   responses: {
-    200: { description: 'DID document', headers: cached, content: { 'application/did+json': { schema: DidDocumentSchema } } },
+    200: {
+      description: 'DID document',
+      headers: cached,
+      content: { 'application/did+json': { schema: DidDocumentSchema } },
+    },
     304: notModified,
     ...pick(404),
   },
@@ -112,7 +126,9 @@ export const resolveRoute = createRoute({
     'resolution result; `application/did+json`, `application/did` or `application/did+ld+json` gives the ' +
     'document alone. The DID may be percent-encoded as a whole.',
   request: {
-    params: z.object({ did: z.string().openapi({ param: { name: 'did', in: 'path' }, example: 'did:web:idp.example.com' }) }),
+    params: z.object({
+      did: z.string().openapi({ param: { name: 'did', in: 'path' }, example: 'did:web:idp.example.com' }),
+    }),
   },
   responses: {
     200: {
@@ -134,7 +150,9 @@ export const resolveRoute = createRoute({
         'application/did+json': { schema: DidDocumentSchema },
       },
     },
-    501: resolutionError('https://www.w3.org/ns/did#METHOD_NOT_SUPPORTED: another method, or did:web of another domain'),
+    501: resolutionError(
+      'https://www.w3.org/ns/did#METHOD_NOT_SUPPORTED: another method, or did:web of another domain',
+    ),
   },
 });
 
@@ -160,14 +178,19 @@ const A2aCardSchema = z
     version: z.string(),
     provider: z.object({ organization: z.string(), url: z.string() }),
     capabilities: z.object({}),
-    securitySchemes: z.record(z.string(), z.object({ type: z.literal('openIdConnect'), openIdConnectUrl: z.string(), description: z.string() })),
+    securitySchemes: z.record(
+      z.string(),
+      z.object({ type: z.literal('openIdConnect'), openIdConnectUrl: z.string(), description: z.string() }),
+    ),
     security: z.array(z.record(z.string(), z.array(z.string()))),
     defaultInputModes: z.array(z.string()),
     defaultOutputModes: z.array(z.string()),
     skills: z.array(z.object({ id: z.string(), name: z.string(), description: z.string(), tags: z.array(z.string()) })),
     signatures: z.array(
       z.object({
-        protected: z.string().openapi({ description: 'base64url of `{"alg":"ES256","kid":"<agent DID>#<key id>","typ":"JOSE"}`' }),
+        protected: z
+          .string()
+          .openapi({ description: 'base64url of `{"alg":"ES256","kid":"<agent DID>#<key id>","typ":"JOSE"}`' }),
         signature: z.string().openapi({ description: 'base64url ES256 signature (r‖s)' }),
       }),
     ),
@@ -176,7 +199,14 @@ const A2aCardSchema = z
 
 /** Path ids of the signed documents: a malformed one is a 400. */
 export const StrictAgentIdParam = z.object({
-  agent_id: z.string().uuid().openapi({ param: { name: 'agent_id', in: 'path' }, format: 'uuid', description: 'The agent id; a malformed id is a 400' }),
+  agent_id: z
+    .string()
+    .uuid()
+    .openapi({
+      param: { name: 'agent_id', in: 'path' },
+      format: 'uuid',
+      description: 'The agent id; a malformed id is a 400',
+    }),
 });
 
 export const a2aCardRoute = createRoute({
@@ -190,7 +220,11 @@ export const a2aCardRoute = createRoute({
     'document). Cached like the DID document.',
   request: { params: StrictAgentIdParam },
   responses: {
-    200: { description: 'Signed agent card', headers: cached, content: { 'application/json': { schema: A2aCardSchema } } },
+    200: {
+      description: 'Signed agent card',
+      headers: cached,
+      content: { 'application/json': { schema: A2aCardSchema } },
+    },
     304: notModified,
     ...pick(400, 404, 410, 503),
   },

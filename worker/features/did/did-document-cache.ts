@@ -1,6 +1,6 @@
 import type { Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { isEntryFor, type DidEntry } from './did-documents.ts';
+import { type DidEntry, isEntryFor } from './did-documents.ts';
 import { DidRecord } from './did-record.ts';
 import { TtlMemoryCache } from './ttl-memory-cache.ts';
 

@@ -1,9 +1,23 @@
 import { sha256Hex } from '../../platform/crypto.ts';
-import type { AgentCard, DidDocument, DidDocumentMetadata, PublicJwk, ServiceEntry, VerificationMethod } from './contract.ts';
+import type {
+  AgentCard,
+  DidDocument,
+  DidDocumentMetadata,
+  PublicJwk,
+  ServiceEntry,
+  VerificationMethod,
+} from './contract.ts';
 
 /** Pure builders of the did:web documents, resolution results and agent cards (shapes: contract.ts). */
 
-export type { AgentCard, DidDocument, DidDocumentMetadata, PublicJwk, ServiceEntry, VerificationMethod } from './contract.ts';
+export type {
+  AgentCard,
+  DidDocument,
+  DidDocumentMetadata,
+  PublicJwk,
+  ServiceEntry,
+  VerificationMethod,
+} from './contract.ts';
 
 export const DID_CONTEXT = ['https://www.w3.org/ns/did/v1', 'https://w3id.org/security/suites/jws-2020/v1'];
 export const DID_RESOLUTION_CONTEXT = 'https://w3id.org/did-resolution/v1';
@@ -28,12 +42,22 @@ export interface KeyRow {
 }
 
 /** Only the public members, in RFC 7638 order, whatever the stored JWK carries. */
-export const publicJwk = (jwk: { x?: string; y?: string }): PublicJwk => ({ kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y! });
+export const publicJwk = (jwk: { x?: string; y?: string }): PublicJwk => ({
+  kty: 'EC',
+  crv: 'P-256',
+  x: jwk.x!,
+  y: jwk.y!,
+});
 
 /** An active document: one JsonWebKey2020 method per key, referenced from authentication and assertionMethod. */
 export function activeDocument(did: string, keys: KeyRow[], service?: ServiceEntry[]): DidDocument {
   const methods = keys.map(
-    (k): VerificationMethod => ({ id: `${did}#${k.kid}`, type: 'JsonWebKey2020', controller: did, publicKeyJwk: publicJwk(k.jwk) }),
+    (k): VerificationMethod => ({
+      id: `${did}#${k.kid}`,
+      type: 'JsonWebKey2020',
+      controller: did,
+      publicKeyJwk: publicJwk(k.jwk),
+    }),
   );
   const ids = methods.map((m) => m.id);
   const doc: DidDocument = {

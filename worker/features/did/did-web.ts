@@ -51,7 +51,8 @@ export function parseDidWeb(did: string): Parsed<DidWeb> {
   const portMatch = /^(.*)%3A(.*)$/i.exec(domain);
   const hostname = portMatch ? portMatch[1]! : domain;
   if (!HOST_RE.test(hostname)) return { ok: false, reason: 'the domain is not a host name' };
-  if (portMatch && parsePort(portMatch[2]!) === undefined) return { ok: false, reason: 'the port is not a number 1-65535' };
+  if (portMatch && parsePort(portMatch[2]!) === undefined)
+    return { ok: false, reason: 'the port is not a number 1-65535' };
   const path: string[] = [];
   for (const seg of segments) {
     let decoded: string;
@@ -103,7 +104,8 @@ export function urlToDidWeb(url: string): Parsed<string> {
     return { ok: false, reason: 'not a URL' };
   }
   if (u.protocol !== 'https:') return { ok: false, reason: 'did:web documents are served over https' };
-  if (u.username || u.password || u.search || u.hash) return { ok: false, reason: 'no credentials, query or fragment allowed' };
+  if (u.username || u.password || u.search || u.hash)
+    return { ok: false, reason: 'no credentials, query or fragment allowed' };
   if (!u.pathname.endsWith('/did.json')) return { ok: false, reason: 'the path must end with /did.json' };
   const domain = u.port ? `${u.hostname}%3A${u.port}` : u.hostname;
   if (u.pathname === '/.well-known/did.json') return { ok: true, value: `did:web:${domain}` };
@@ -143,7 +145,11 @@ export const agentDid = (domain: string, agentId: string) => `did:web:${domain}:
 /** `https://<host>`: the origin that serves the documents of DIDs under `domain`. */
 export const didWebOrigin = (domain: string) => `https://${domain.replace(/%3A/i, ':')}`;
 
-export type LocalDid = { kind: 'instance' } | { kind: 'agent'; agentId: string } | { kind: 'unknown' } | { kind: 'foreign' };
+export type LocalDid =
+  | { kind: 'instance' }
+  | { kind: 'agent'; agentId: string }
+  | { kind: 'unknown' }
+  | { kind: 'foreign' };
 
 /**
  * Classifies a did:web DID relative to this instance's domain: the instance itself, one of its agents

@@ -1,27 +1,27 @@
 import { calculateJwkThumbprint } from 'jose';
+import { isAgentId } from '../../../shared/agent-id.ts';
 import type { Cache } from '../../platform/cache.ts';
 import { type Clock, toIso } from '../../platform/clock.ts';
 import type { Db, Queryable } from '../../platform/db.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
-import { agentDid, classifyDidWeb, didWebOrigin, instanceDid, parseDid, parseDidWeb } from './did-web.ts';
 import type { Agent } from '../agents/agent.service.ts';
-import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
+import { DidDocumentCache } from './did-document-cache.ts';
 import {
-  activeDocument,
-  deactivatedDocument,
-  publicJwk,
-  sealEntry,
   type AgentCard,
+  activeDocument,
   type DidDocument,
   type DidEntry,
+  deactivatedDocument,
   type KeyRow,
   type PublicJwk,
+  publicJwk,
+  sealEntry,
 } from './did-documents.ts';
-import { DidDocumentCache } from './did-document-cache.ts';
-import { custodySigner, type DidSigner } from './did-signer.ts';
 import type { DidRecord } from './did-record.ts';
+import { custodySigner, type DidSigner } from './did-signer.ts';
+import { agentDid, classifyDidWeb, didWebOrigin, instanceDid, parseDid, parseDidWeb } from './did-web.ts';
+import type { CustodyKind, KeyCustodies } from './key-custody/index.ts';
 import { didResolutionError } from './resolution-error.ts';
-import { isAgentId } from '../../../shared/agent-id.ts';
 
 const INSTANCE_KEY = 'instance';
 
@@ -112,7 +112,10 @@ export class DidService {
       if (!row) throw notFound('Agent');
       return { did, did_created_at: toIso(row.did_created_at), kid: key.kid, publicKeyJwk: key.jwk };
     } catch (err) {
-      await this.custody.of(key.custody).delete(key.ref).catch(() => undefined);
+      await this.custody
+        .of(key.custody)
+        .delete(key.ref)
+        .catch(() => undefined);
       throw err;
     }
   }
@@ -140,7 +143,10 @@ export class DidService {
     const syntax = parseDid(did);
     if (!syntax.ok) throw didResolutionError('INVALID_DID', `Invalid DID: ${syntax.reason}`);
     if (syntax.value.method !== 'web') {
-      throw didResolutionError('METHOD_NOT_SUPPORTED', `DID method "${syntax.value.method}" is not supported; only did:web`);
+      throw didResolutionError(
+        'METHOD_NOT_SUPPORTED',
+        `DID method "${syntax.value.method}" is not supported; only did:web`,
+      );
     }
     const web = parseDidWeb(did);
     if (!web.ok) throw didResolutionError('INVALID_DID', `Invalid did:web DID: ${web.reason}`);
@@ -215,7 +221,10 @@ export class DidService {
   }
 
   async #newKey(owner: string): Promise<NewKey> {
-    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as CryptoKeyPair;
     const privateJwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey;
     const jwk = publicJwk(privateJwk);
     const kid = await calculateJwkThumbprint(jwk, 'sha256');
@@ -286,7 +295,10 @@ export class DidService {
     );
     if (inserted) return inserted;
     // Another request created it first: forget ours.
-    await this.custody.of(key.custody).delete(key.ref).catch(() => undefined);
+    await this.custody
+      .of(key.custody)
+      .delete(key.ref)
+      .catch(() => undefined);
     const [winner] = await select();
     if (!winner) throw new Error('instance key vanished after a conflicting insert');
     return winner;

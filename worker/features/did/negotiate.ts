@@ -26,7 +26,7 @@ interface MediaRange {
   q: number;
 }
 
-function parseMediaType(text: string): Omit<MediaRange, 'q'> & { q?: number } | undefined {
+function parseMediaType(text: string): (Omit<MediaRange, 'q'> & { q?: number }) | undefined {
   const [full = '', ...rawParams] = splitOutsideQuotes(text, ';');
   const m = /^([a-z0-9!#$%&'*+.^_`|~-]+)\/([a-z0-9!#$%&'*+.^_`|~-]+)$/i.exec(full.trim());
   if (!m) return undefined;
@@ -37,7 +37,8 @@ function parseMediaType(text: string): Omit<MediaRange, 'q'> & { q?: number } | 
     if (eq < 0) continue;
     const key = raw.slice(0, eq).trim().toLowerCase();
     let value = raw.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+      value = value.slice(1, -1).replace(/\\(.)/g, '$1');
     if (key === 'q') {
       const n = Number(value);
       q = Number.isFinite(n) && n >= 0 && n <= 1 ? n : 0;
@@ -84,7 +85,10 @@ function specificity(range: MediaRange, offer: Omit<MediaRange, 'q'>): number {
  * acceptable (406). Each offer takes the q of the most specific range that matches it; the highest q wins,
  * ties go to the earlier offer.
  */
-export function negotiate(accept: string | undefined, offers: readonly Representation[] = RESOLUTION_OFFERS): Representation | undefined {
+export function negotiate(
+  accept: string | undefined,
+  offers: readonly Representation[] = RESOLUTION_OFFERS,
+): Representation | undefined {
   if (!accept || accept.trim() === '') return offers[0];
   const ranges = parseAccept(accept);
   if (ranges.length === 0) return offers[0];

@@ -4,7 +4,11 @@ import { AppError } from '../../platform/errors.ts';
 export const DID_ERRORS = {
   INVALID_DID: { status: 400, code: 'invalid_did', title: 'Invalid DID' },
   NOT_FOUND: { status: 404, code: 'not_found', title: 'DID not found' },
-  REPRESENTATION_NOT_SUPPORTED: { status: 406, code: 'representation_not_supported', title: 'Representation not supported' },
+  REPRESENTATION_NOT_SUPPORTED: {
+    status: 406,
+    code: 'representation_not_supported',
+    title: 'Representation not supported',
+  },
   METHOD_NOT_SUPPORTED: { status: 501, code: 'method_not_supported', title: 'DID method not supported' },
 } as const;
 

@@ -1,10 +1,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { AppError } from '../../platform/errors.ts';
-import { didResolutionError } from './resolution-error.ts';
 import { validParams } from '../../http/params.ts';
+import { AppError } from '../../platform/errors.ts';
 import { a2aCardRoute, agentCardRoute, agentDocumentRoute, instanceDocumentRoute, resolveRoute } from './contract.ts';
 import { negotiate } from './negotiate.ts';
+import { didResolutionError } from './resolution-error.ts';
 import { openCors, sendRepresentation } from './respond.ts';
 
 const DID_JSON = 'application/did+json';
@@ -31,7 +31,13 @@ function didFromPath(url: string): string {
  * document from the `createRoute` definitions in contract.ts.
  */
 export function didRoutes(app: OpenAPIHono<AppEnv>): void {
-  const cors = ['/.well-known/did.json', '/agents/:agent_id/did.json', '/agents/:agent_id/card.json', A2A_CARD_PATH, '/1.0/identifiers/*'];
+  const cors = [
+    '/.well-known/did.json',
+    '/agents/:agent_id/did.json',
+    '/agents/:agent_id/card.json',
+    A2A_CARD_PATH,
+    '/1.0/identifiers/*',
+  ];
   for (const path of cors) app.use(path, openCors());
   for (const route of [instanceDocumentRoute, agentDocumentRoute, resolveRoute, agentCardRoute, a2aCardRoute]) {
     app.openAPIRegistry.registerPath(route);
@@ -39,12 +45,22 @@ export function didRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.get('/.well-known/did.json', async (c) => {
     const record = await c.var.services.did.instanceRecord();
-    return sendRepresentation(c, { status: 200, body: record.documentBody(), etag: record.etag('did+json'), contentType: DID_JSON });
+    return sendRepresentation(c, {
+      status: 200,
+      body: record.documentBody(),
+      etag: record.etag('did+json'),
+      contentType: DID_JSON,
+    });
   });
 
   app.get('/agents/:agent_id/did.json', async (c) => {
     const record = await c.var.services.did.agentRecord(c.req.param('agent_id'));
-    return sendRepresentation(c, { status: 200, body: record.documentBody(), etag: record.etag('did+json'), contentType: DID_JSON });
+    return sendRepresentation(c, {
+      status: 200,
+      body: record.documentBody(),
+      etag: record.etag('did+json'),
+      contentType: DID_JSON,
+    });
   });
 
   app.get('/agents/:agent_id/card.json', async (c) => {

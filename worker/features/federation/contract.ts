@@ -1,14 +1,22 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { SafeString, Text, Timestamp, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
-import { tenantAudience, operatorAudience } from '../../http/audience.ts';
+import { operatorAudience, tenantAudience } from '../../http/audience.ts';
+import { jsonBody, jsonResponse, pick, SafeString, Text, Timestamp, tenantProblems, Uuid } from '../../http/schemas.ts';
 
 const name = Text(200);
 // Matched byte for byte against `iss`, so no trimming: surrounding whitespace is refused instead.
-const issuer = SafeString(2048).min(1).refine((s) => s.trim() === s, 'must not start or end with whitespace');
+const issuer = SafeString(2048)
+  .min(1)
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace');
 // Checked by the outbound URL policy in the service (400 federation_partner_invalid).
 const jwksUri = SafeString(2048).min(1);
-const allowedOrganizations = z.array(Uuid).max(1000).openapi({ description: 'Organizations this partner may issue tokens for; empty = any' });
-const audiences = z.array(SafeString(2048).min(1)).max(100).openapi({ description: "When non-empty, a token's aud must contain one" });
+const allowedOrganizations = z
+  .array(Uuid)
+  .max(1000)
+  .openapi({ description: 'Organizations this partner may issue tokens for; empty = any' });
+const audiences = z
+  .array(SafeString(2048).min(1))
+  .max(100)
+  .openapi({ description: "When non-empty, a token's aud must contain one" });
 const organizationClaim = z
   .string()
   .regex(/^[A-Za-z0-9_:.\-/]{1,100}$/, 'must be a claim name')
@@ -62,7 +70,10 @@ export type Partner = z.infer<typeof PartnerSchema>;
 
 export const PartnerParams = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) });
 
-export const VerifyBody = z.object({ token: SafeString(1_048_576) }).strict().openapi('FederationVerifyRequest');
+export const VerifyBody = z
+  .object({ token: SafeString(1_048_576) })
+  .strict()
+  .openapi('FederationVerifyRequest');
 
 export const VerifiedSchema = z
   .object({

@@ -1,18 +1,26 @@
-import type { Db } from '../../platform/db.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Config } from '../../platform/config.ts';
+import type { Db } from '../../platform/db.ts';
 import { AppError, conflict, notFound, validationFailed } from '../../platform/errors.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
 import { isStorableText } from '../../platform/text.ts';
+import type { VerifiedToken } from './contract.ts';
 import { partnerInvalid, verificationFailed } from './errors.ts';
-import { issuerMemory as defaultMemory, type CachedPartner, type IssuerMemory } from './issuer-memory.ts';
+import { type CachedPartner, issuerMemory as defaultMemory, type IssuerMemory } from './issuer-memory.ts';
 import { loadRemoteJwks } from './jwks-fetch.ts';
 import { JwksStore } from './jwks-store.ts';
 import { parseJsonObject, parseJws } from './jws.ts';
-import { PARTNER_COLUMNS, toCachedPartner, toPartner, type Partner, type PartnerInput, type PartnerPatch, type PartnerStatus } from './partner.ts';
+import {
+  PARTNER_COLUMNS,
+  type Partner,
+  type PartnerInput,
+  type PartnerPatch,
+  type PartnerStatus,
+  toCachedPartner,
+  toPartner,
+} from './partner.ts';
 import { verifyPartnerToken } from './verify-token.ts';
-import type { VerifiedToken } from './contract.ts';
 
 export type { Partner, PartnerInput, PartnerPatch } from './partner.ts';
 
@@ -61,7 +69,9 @@ export class FederationService {
   async registerPartner(input: PartnerInput): Promise<Partner> {
     const now = this.#clock.now();
     if (input.expires_at && Date.parse(input.expires_at) <= now.getTime()) {
-      throw validationFailed('expires_at must be in the future', [{ path: 'expires_at', message: 'must be in the future' }]);
+      throw validationFailed('expires_at must be in the future', [
+        { path: 'expires_at', message: 'must be in the future' },
+      ]);
     }
     const url = checkOutboundUrl(input.jwks_uri, { allowPrivate: this.#config.ALLOW_PRIVATE_URLS });
     if (!url.ok) throw partnerInvalid(`jwks_uri ${url.reason}`);
@@ -84,7 +94,9 @@ export class FederationService {
         ],
       )
       .catch((err: unknown) => {
-        throw err instanceof AppError && err.code === 'conflict' ? conflict('A federation partner with this issuer already exists') : err;
+        throw err instanceof AppError && err.code === 'conflict'
+          ? conflict('A federation partner with this issuer already exists')
+          : err;
       });
     const partner = toPartner(row!);
     this.#memory.delete(partner.issuer);
@@ -99,7 +111,9 @@ export class FederationService {
        WHERE status = 'active' AND expires_at <= $1`,
       [this.#clock.now()],
     );
-    const rows = await this.#db.query(`SELECT ${PARTNER_COLUMNS} FROM federation_partners ORDER BY created_at DESC, id DESC`);
+    const rows = await this.#db.query(
+      `SELECT ${PARTNER_COLUMNS} FROM federation_partners ORDER BY created_at DESC, id DESC`,
+    );
     return rows.map(toPartner);
   }
 
@@ -128,7 +142,10 @@ export class FederationService {
     const now = this.#clock.now();
     const current = await this.getPartner(id);
     const newUri = patch.jwks_uri !== undefined && patch.jwks_uri !== current.jwks_uri ? patch.jwks_uri : undefined;
-    const loaded = newUri === undefined ? undefined : await loadRemoteJwks(newUri, { allowPrivate: this.#config.ALLOW_PRIVATE_URLS });
+    const loaded =
+      newUri === undefined
+        ? undefined
+        : await loadRemoteJwks(newUri, { allowPrivate: this.#config.ALLOW_PRIVATE_URLS });
     if (loaded && !loaded.ok) throw partnerInvalid(loaded.reason);
 
     const expiresAt = patch.expires_at !== undefined ? patch.expires_at : current.expires_at;
@@ -164,7 +181,10 @@ export class FederationService {
 
   /** Deletes a partner and its cached keys. Throws `not_found` (404). */
   async deletePartner(id: string): Promise<void> {
-    const [row] = await this.#db.query<{ issuer: string }>('DELETE FROM federation_partners WHERE id = $1 RETURNING issuer', [id]);
+    const [row] = await this.#db.query<{ issuer: string }>(
+      'DELETE FROM federation_partners WHERE id = $1 RETURNING issuer',
+      [id],
+    );
     if (!row) throw notFound('Federation partner');
     await this.#jwks.invalidate(row.issuer);
   }
@@ -183,13 +203,15 @@ export class FederationService {
     const claims = parseJsonObject(parsed.payload);
     if (!claims) throw verificationFailed('malformed', 'Token payload is not a JSON object');
     const issuer = claims.iss;
-    if (typeof issuer !== 'string' || issuer === '') throw verificationFailed('unknown_issuer', 'Token has no "iss" claim');
+    if (typeof issuer !== 'string' || issuer === '')
+      throw verificationFailed('unknown_issuer', 'Token has no "iss" claim');
     // No partner's issuer holds a NUL or broken Unicode (registration refuses them): unknown, not a query.
     if (!isStorableText(issuer)) throw verificationFailed('unknown_issuer', 'No federation partner has this issuer');
 
     const partner = await this.#partnerByIssuer(issuer, nowMs);
     if (!partner) throw verificationFailed('unknown_issuer', 'No federation partner has this issuer');
-    if (partner.status === 'suspended') throw verificationFailed('partner_suspended', 'The federation partner is suspended');
+    if (partner.status === 'suspended')
+      throw verificationFailed('partner_suspended', 'The federation partner is suspended');
     if (partner.status === 'expired' || (partner.expiresAtMs !== null && partner.expiresAtMs <= nowMs)) {
       throw verificationFailed('partner_expired', 'The federation partner has expired');
     }
@@ -217,15 +239,21 @@ export class FederationService {
   async #partnerByIssuer(issuer: string, nowMs: number): Promise<CachedPartner | undefined> {
     const ttlMs = this.#config.FEDERATION_PARTNER_CACHE_TTL_SECONDS * 1000;
     const mem = this.#memory.get(issuer);
-    if (mem?.partner && mem.partnerLoadedAtMs !== undefined && Math.abs(nowMs - mem.partnerLoadedAtMs) < ttlMs) return mem.partner;
-    const [row] = await this.#db.query(`SELECT ${PARTNER_COLUMNS} FROM federation_partners WHERE issuer = $1`, [issuer]);
+    if (mem?.partner && mem.partnerLoadedAtMs !== undefined && Math.abs(nowMs - mem.partnerLoadedAtMs) < ttlMs)
+      return mem.partner;
+    const [row] = await this.#db.query(`SELECT ${PARTNER_COLUMNS} FROM federation_partners WHERE issuer = $1`, [
+      issuer,
+    ]);
     if (!row) {
       this.#memory.delete(issuer);
       return undefined;
     }
     const partner = toCachedPartner(toPartner(row));
     if (partner.status === 'active' && partner.expiresAtMs !== null && partner.expiresAtMs <= nowMs) {
-      await this.#db.query(`UPDATE federation_partners SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'active'`, [partner.id]);
+      await this.#db.query(
+        `UPDATE federation_partners SET status = 'expired', updated_at = now() WHERE id = $1 AND status = 'active'`,
+        [partner.id],
+      );
       partner.status = 'expired';
     }
     this.#memory.setPartner(partner, nowMs);

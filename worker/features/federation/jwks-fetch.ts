@@ -43,7 +43,11 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array |
   return out;
 }
 
-async function download(url: URL, signal: AbortSignal, maxBytes: number): Promise<{ ok: true; json: unknown } | { ok: false; reason: string }> {
+async function download(
+  url: URL,
+  signal: AbortSignal,
+  maxBytes: number,
+): Promise<{ ok: true; json: unknown } | { ok: false; reason: string }> {
   let res: Response;
   try {
     res = await fetch(url, {
@@ -87,11 +91,15 @@ export async function loadRemoteJwks(rawUrl: string, opts: FetchJwksOptions): Pr
     }, timeoutMs);
   });
   try {
-    const got = await Promise.race([download(checked.url, controller.signal, opts.maxBytes ?? JWKS_MAX_BYTES), timeout]);
+    const got = await Promise.race([
+      download(checked.url, controller.signal, opts.maxBytes ?? JWKS_MAX_BYTES),
+      timeout,
+    ]);
     if (!got.ok) return got;
     return await importJwks(got.json);
   } catch (err) {
-    if (err instanceof FetchTimeout) return { ok: false, reason: `jwks_uri did not answer within ${timeoutMs / 1000} s` };
+    if (err instanceof FetchTimeout)
+      return { ok: false, reason: `jwks_uri did not answer within ${timeoutMs / 1000} s` };
     return { ok: false, reason: 'jwks_uri could not be read' };
   } finally {
     clearTimeout(timer);

@@ -44,7 +44,8 @@ export class JwksStore {
   /** The current key set: memory, else Redis, else one (cooldown-limited) fetch. Undefined when none. */
   async current(partner: PartnerRef, nowMs: number): Promise<KeySet | undefined> {
     const mem = this.#memory.get(partner.issuer)?.keys;
-    if (mem && mem.jwksUri === partner.jwksUri && nowMs < mem.fetchedAtMs + this.#opts.ttlSeconds * 1000) return mem.keySet;
+    if (mem && mem.jwksUri === partner.jwksUri && nowMs < mem.fetchedAtMs + this.#opts.ttlSeconds * 1000)
+      return mem.keySet;
     const stored = await this.#fromRedis(partner);
     if (stored) return stored;
     return this.#fetch(partner, nowMs, false);
@@ -55,7 +56,11 @@ export class JwksStore {
    * when it satisfies `wanted`, else one fetch if this cooldown window has not had one. Undefined when
    * nothing new could be had.
    */
-  async refresh(partner: PartnerRef, nowMs: number, wanted: (ks: KeySet) => Promise<boolean>): Promise<KeySet | undefined> {
+  async refresh(
+    partner: PartnerRef,
+    nowMs: number,
+    wanted: (ks: KeySet) => Promise<boolean>,
+  ): Promise<KeySet | undefined> {
     const known = this.#memory.get(partner.issuer)?.keys?.fetchedAtMs ?? -Infinity;
     const stored = await this.#fromRedis(partner, known);
     if (stored && (await wanted(stored))) return stored;
@@ -81,7 +86,11 @@ export class JwksStore {
     // Re-checked on the way in: the cache is not a place keys become trusted.
     const imported = await importJwks({ keys: stored.keys });
     if (!imported.ok) return undefined;
-    this.#memory.setKeys(partner.issuer, { jwksUri: partner.jwksUri, keySet: imported.keySet, fetchedAtMs: stored.fetched_at });
+    this.#memory.setKeys(partner.issuer, {
+      jwksUri: partner.jwksUri,
+      keySet: imported.keySet,
+      fetchedAtMs: stored.fetched_at,
+    });
     return imported.keySet;
   }
 
@@ -94,7 +103,11 @@ export class JwksStore {
     const window = Math.floor(nowMs / (this.#opts.cooldownSeconds * 1000));
     if (!this.#memory.claimFetchWindow(partner.issuer, window)) return undefined;
     if (global && this.#cache.enabled) {
-      const first = await this.#cache.setJsonIfAbsent(fetchLockKey(partner.issuer, window), 1, this.#opts.cooldownSeconds);
+      const first = await this.#cache.setJsonIfAbsent(
+        fetchLockKey(partner.issuer, window),
+        1,
+        this.#opts.cooldownSeconds,
+      );
       if (!first) return undefined;
     }
     const loaded = await loadRemoteJwks(partner.jwksUri, {
@@ -102,7 +115,14 @@ export class JwksStore {
       timeoutMs: this.#opts.fetchTimeoutMs,
     });
     if (!loaded.ok) {
-      console.warn(JSON.stringify({ level: 'warn', msg: 'federation jwks fetch failed', issuer: partner.issuer, reason: loaded.reason }));
+      console.warn(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'federation jwks fetch failed',
+          issuer: partner.issuer,
+          reason: loaded.reason,
+        }),
+      );
       return undefined;
     }
     await this.prime(partner, loaded.keySet, nowMs);

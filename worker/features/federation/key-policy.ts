@@ -60,7 +60,10 @@ function bytesToNumber(bytes: Uint8Array): number {
 }
 
 /** The algorithms a key may verify: its own `alg` when given (it must fit the key type), else its type's. */
-function algsFor(jwk: Record<string, unknown>, typeAlgs: FederationAlg[]): { algs: FederationAlg[] } | { skip: string } | { refuse: string } {
+function algsFor(
+  jwk: Record<string, unknown>,
+  typeAlgs: FederationAlg[],
+): { algs: FederationAlg[] } | { skip: string } | { refuse: string } {
   if (jwk.alg === undefined) return { algs: typeAlgs };
   if (!isFederationAlg(jwk.alg)) return { skip: `alg ${String(jwk.alg)} is not supported` };
   if (!typeAlgs.includes(jwk.alg)) return { refuse: `alg ${jwk.alg} does not match the key type` };
@@ -77,7 +80,8 @@ function checkRsa(jwk: Record<string, unknown>): KeyCheck {
   if ((n[n.length - 1]! & 1) === 0) return { refuse: 'RSA modulus is even' };
   const eBits = bitLength(e);
   const exponent = eBits <= 32 ? bytesToNumber(e) : NaN;
-  if (!Number.isFinite(exponent) || exponent < 3 || exponent % 2 === 0) return { refuse: 'RSA public exponent must be odd, at least 3 and at most 32 bits' };
+  if (!Number.isFinite(exponent) || exponent < 3 || exponent % 2 === 0)
+    return { refuse: 'RSA public exponent must be odd, at least 3 and at most 32 bits' };
   if (hasRocaFingerprint(n)) return { refuse: 'RSA key has the ROCA fingerprint (CVE-2017-15361)' };
   const algs = algsFor(jwk, ['RS256', 'PS256']);
   if (!('algs' in algs)) return algs;
@@ -101,7 +105,7 @@ function checkEc(jwk: Record<string, unknown>): KeyCheck {
 function checkOkp(jwk: Record<string, unknown>): KeyCheck {
   if (jwk.crv !== 'Ed25519') return { skip: `OKP curve ${String(jwk.crv)} is not supported` };
   const x = decodeBase64urlStrict(jwk.x);
-  if (!x || x.length !== 32) return { refuse: 'Ed25519 key needs a 32-byte base64url "x"' };
+  if (x?.length !== 32) return { refuse: 'Ed25519 key needs a 32-byte base64url "x"' };
   const algs = algsFor(jwk, ['EdDSA']);
   if (!('algs' in algs)) return algs;
   return { use: { kty: 'OKP', crv: 'Ed25519', x: jwk.x as string }, algs: algs.algs };
@@ -120,7 +124,14 @@ function checkKey(jwk: unknown): KeyCheck {
     if (!Array.isArray(jwk.key_ops)) return { refuse: '"key_ops" must be an array' };
     if (!jwk.key_ops.includes('verify')) return { skip: 'not a verification key (key_ops)' };
   }
-  const checked = jwk.kty === 'RSA' ? checkRsa(jwk) : jwk.kty === 'EC' ? checkEc(jwk) : jwk.kty === 'OKP' ? checkOkp(jwk) : { skip: `kty ${jwk.kty} is not supported` };
+  const checked =
+    jwk.kty === 'RSA'
+      ? checkRsa(jwk)
+      : jwk.kty === 'EC'
+        ? checkEc(jwk)
+        : jwk.kty === 'OKP'
+          ? checkOkp(jwk)
+          : { skip: `kty ${jwk.kty} is not supported` };
   if ('use' in checked) {
     if (jwk.kid !== undefined) checked.use.kid = jwk.kid as string;
     if (jwk.alg !== undefined) checked.use.alg = jwk.alg as FederationAlg;
@@ -136,7 +147,8 @@ function checkKey(jwk: unknown): KeyCheck {
  * we do not verify with (P-521, RS512, X25519, ...) are skipped.
  */
 export async function importJwks(input: unknown): Promise<JwksImport> {
-  if (!isObject(input) || !Array.isArray(input.keys)) return { ok: false, reason: 'not a JWKS: expected {"keys": [...]}' };
+  if (!isObject(input) || !Array.isArray(input.keys))
+    return { ok: false, reason: 'not a JWKS: expected {"keys": [...]}' };
   if (input.keys.length > MAX_JWKS_KEYS) return { ok: false, reason: `more than ${MAX_JWKS_KEYS} keys` };
   const jwks: PublicJwk[] = [];
   const kids = new Set<string>();

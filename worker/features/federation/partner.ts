@@ -1,6 +1,6 @@
-import type { CachedPartner } from './issuer-memory.ts';
 import { toIsoOrNull } from '../../platform/clock.ts';
 import type { Partner } from './contract.ts';
+import type { CachedPartner } from './issuer-memory.ts';
 
 export type { Partner } from './contract.ts';
 export type PartnerStatus = Partner['status'];

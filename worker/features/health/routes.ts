@@ -1,7 +1,7 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../../env.ts';
-import { healthRoute, livenessRoute } from './contract.ts';
 import type { NodeOidc } from '../oidc/node-oidc.ts';
+import { healthRoute, livenessRoute } from './contract.ts';
 
 /** node-oidc's `GET /internal/health` (with INTERNAL_TOKEN), through OIDC_ORIGIN or the container binding. */
 async function checkOidc(link: NodeOidc | undefined): Promise<'ok' | 'error' | 'disabled'> {
@@ -23,7 +23,10 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>): void {
     ]);
     const healthy = database === 'ok';
     const degraded = cacheStatus === 'error' || oidc === 'error';
-    const body = { status: healthy && !degraded ? ('ok' as const) : ('degraded' as const), checks: { database, cache: cacheStatus, oidc } };
+    const body = {
+      status: healthy && !degraded ? ('ok' as const) : ('degraded' as const),
+      checks: { database, cache: cacheStatus, oidc },
+    };
     c.header('cache-control', 'no-store');
     return healthy ? c.json(body, 200) : c.json(body, 503);
   });

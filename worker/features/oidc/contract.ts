@@ -13,7 +13,10 @@ export const discoveryRoute = createRoute({
   tags: ['OAuth'],
   summary: 'OpenID Provider metadata (served by node-oidc)',
   responses: {
-    200: { description: 'Discovery document', content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+    200: {
+      description: 'Discovery document',
+      content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+    },
   },
 });
 
@@ -34,7 +37,8 @@ export const tokenRoute = createRoute({
   method: 'post',
   path: '/oidc/token',
   tags: ['OAuth'],
-  summary: 'Agent access token (client_credentials) or delegation token (RFC 8693 token exchange); client_id = agent id, client_secret = a credential',
+  summary:
+    'Agent access token (client_credentials) or delegation token (RFC 8693 token exchange); client_id = agent id, client_secret = a credential',
   description:
     'Counts one token against the tenant’s daily token limit before issuing; a client_id that is not an active agent’s id in its ' +
     'canonical lower-case spelling is `invalid_client`. The access token is an ES256 JWT ' +
@@ -46,13 +50,21 @@ export const tokenRoute = createRoute({
           schema: z.object({
             grant_type: z.enum(['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange']),
             scope: z.string().optional(),
-            subject_token: z.string().optional().openapi({ description: 'Token exchange: the agent’s own access token, or a delegation token made to it' }),
+            subject_token: z.string().optional().openapi({
+              description: 'Token exchange: the agent’s own access token, or a delegation token made to it',
+            }),
             subject_token_type: z
               .enum(['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt'])
               .optional(),
-            audience: z.string().optional().openapi({ description: 'Token exchange: the delegatee agent id (or `actor`)' }),
+            audience: z
+              .string()
+              .optional()
+              .openapi({ description: 'Token exchange: the delegatee agent id (or `actor`)' }),
             actor: z.string().optional(),
-            expires_in: z.string().optional().openapi({ description: 'Token exchange: lifetime in seconds (default 300, capped)' }),
+            expires_in: z
+              .string()
+              .optional()
+              .openapi({ description: 'Token exchange: lifetime in seconds (default 300, capped)' }),
             resource: z.string().optional(),
             client_id: z.string().optional(),
             client_secret: z.string().optional(),
@@ -66,13 +78,25 @@ export const tokenRoute = createRoute({
       description: 'Token issued',
       content: {
         'application/json': {
-          schema: z.object({ access_token: z.string(), token_type: z.string(), expires_in: z.number(), scope: z.string().optional() }),
+          schema: z.object({
+            access_token: z.string(),
+            token_type: z.string(),
+            expires_in: z.number(),
+            scope: z.string().optional(),
+          }),
         },
       },
     },
-    400: { description: 'invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type (token exchange when A2A_ENABLED=false)', content: { 'application/json': { schema: OAuthError } } },
+    400: {
+      description:
+        'invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type (token exchange when A2A_ENABLED=false)',
+      content: { 'application/json': { schema: OAuthError } },
+    },
     401: { description: 'invalid_client', content: { 'application/json': { schema: OAuthError } } },
-    429: { description: 'rate_limited: the tenant’s daily token limit is reached (Retry-After)', content: { 'application/json': { schema: OAuthError } } },
+    429: {
+      description: 'rate_limited: the tenant’s daily token limit is reached (Retry-After)',
+      content: { 'application/json': { schema: OAuthError } },
+    },
     503: { description: 'temporarily_unavailable', content: { 'application/json': { schema: OAuthError } } },
   },
 });

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import type { NodeOidc } from './node-oidc.ts';
 import { AppError } from '../../platform/errors.ts';
+import type { NodeOidc } from './node-oidc.ts';
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
 
@@ -27,11 +27,20 @@ export interface NodeOidcJwksOptions {
  * `maxAgeMs`; `refresh` asks for a refetch (honoured at most once per `cooldownMs`). Throws
  * `AppError(503, 'oidc_unavailable')` when no link is configured or node-oidc cannot answer.
  */
-export async function nodeOidcKeys(link: NodeOidc | undefined, opts: NodeOidcJwksOptions, nowMs: number, refresh = false): Promise<KeySet> {
+export async function nodeOidcKeys(
+  link: NodeOidc | undefined,
+  opts: NodeOidcJwksOptions,
+  nowMs: number,
+  refresh = false,
+): Promise<KeySet> {
   const hit = cache.get(opts.cacheKey);
   const age = hit ? nowMs - hit.fetchedAtMs : Infinity;
   if (hit && age >= 0 && age < (refresh ? opts.cooldownMs : opts.maxAgeMs)) return hit.keys;
-  if (!link) throw new AppError('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+  if (!link)
+    throw new AppError(
+      'oidc_unavailable',
+      'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)',
+    );
   let jwks: JSONWebKeySet;
   try {
     const res = await link.forward('/oidc/jwks', { method: 'GET', headers: { accept: 'application/json' } });

@@ -1,11 +1,10 @@
 import { getRandom } from '@cloudflare/containers';
+import type { NodeOidcContainer } from '../../../durable-objects/node-oidc.container.ts';
 import type { Config } from '../../platform/config.ts';
 import { AppError } from '../../platform/errors.ts';
-import type { NodeOidcContainer } from '../../../durable-objects/node-oidc.container.ts';
 
 /** Sends one request to node-oidc; the URL's origin is ignored by the container transport. */
 export type NodeOidcTransport = (request: Request) => Promise<Response>;
-
 
 const INTERNAL_TIMEOUT_MS = 5000;
 const FORWARD_TIMEOUT_MS = 10_000;
@@ -37,7 +36,10 @@ export class NodeOidc {
     }
     const ns = env.NODE_OIDC;
     if (ns) {
-      return new NodeOidc(async (req) => (await getRandom(ns, config.OIDC_CONTAINER_INSTANCES)).fetch(req), config.INTERNAL_TOKEN);
+      return new NodeOidc(
+        async (req) => (await getRandom(ns, config.OIDC_CONTAINER_INSTANCES)).fetch(req),
+        config.INTERNAL_TOKEN,
+      );
     }
     return undefined;
   }
@@ -47,7 +49,9 @@ export class NodeOidc {
    * errors and after 10 s without a response.
    */
   forward(pathAndQuery: string, init: RequestInit): Promise<Response> {
-    return this.transport(new Request(`http://node-oidc${pathAndQuery}`, { ...init, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) }));
+    return this.transport(
+      new Request(`http://node-oidc${pathAndQuery}`, { ...init, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) }),
+    );
   }
 
   /**
@@ -56,7 +60,12 @@ export class NodeOidc {
    * reached, times out (5 s), answers 5xx, or no INTERNAL_TOKEN is configured. Other statuses are the
    * caller's to interpret.
    */
-  async internal<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = INTERNAL_TIMEOUT_MS): Promise<InternalResult<T>> {
+  async internal<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = INTERNAL_TIMEOUT_MS,
+  ): Promise<InternalResult<T>> {
     if (!this.internalToken) throw unavailable('INTERNAL_TOKEN is not configured');
     let res: Response;
     try {
@@ -100,7 +109,8 @@ export class NodeOidc {
 }
 
 // The detail names the failing link, never a key, secret, path or token.
-const unavailable = (detail: string) => new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
+const unavailable = (detail: string) =>
+  new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
 
 /**
  * Where new DID private keys and webhook signing secrets go: KEY_CUSTODY when set, otherwise `vault` when

@@ -1,10 +1,10 @@
-import type { Queryable } from '../../platform/db.ts';
+import { isAgentId } from '../../../shared/agent-id.ts';
 import type { Clock } from '../../platform/clock.ts';
-import { isTierName } from '../tiers/tiers.ts';
-import type { UsageLimiterService } from '../tiers/usage-limiter.service.ts';
+import type { Queryable } from '../../platform/db.ts';
 import type { AnalyticsService } from '../analytics/analytics.service.ts';
 import type { QuotaTicket } from '../tiers/quota-decision.ts';
-import { isAgentId } from '../../../shared/agent-id.ts';
+import { isTierName } from '../tiers/tiers.ts';
+import type { UsageLimiterService } from '../tiers/usage-limiter.service.ts';
 
 /** One token held on the tenant's daily counter until node-oidc answers. */
 export interface TokenReservation {
@@ -54,7 +54,10 @@ export class OidcTokenService {
       const retryAfterSeconds = Math.max(1, Math.ceil((until - nowMs) / 1000));
       return { kind: 'limited', limit: result.limit, resetAt: result.reset_at, retryAfterSeconds };
     }
-    return { kind: 'reserved', reservation: { organizationId: row.organization_id, agentId: clientId, ticket: result.ticket } };
+    return {
+      kind: 'reserved',
+      reservation: { organizationId: row.organization_id, agentId: clientId, ticket: result.ticket },
+    };
   }
 
   /** The token was issued: `token_issued` and `agent:<id>:token_issued` are added to the analytics batch. */

@@ -1,12 +1,12 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { COUNTED_CLIENT_HEADER, DELEGATION_RECORD_HEADER, PUBLIC_PROXY_HEADER } from '../../../shared/oidc-link.ts';
 import type { AppEnv } from '../../env.ts';
 import { problem } from '../../http/errors.ts';
-import { COUNTED_CLIENT_HEADER, DELEGATION_RECORD_HEADER, PUBLIC_PROXY_HEADER } from '../../../shared/oidc-link.ts';
-import type { ReserveResult, TokenReservation } from './oidc-token.service.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../delegations/delegation.service.ts';
 import { parseDelegationRecord } from '../delegations/exchange-record.ts';
 import { discoveryRoute, jwksRoute, tokenRoute } from './contract.ts';
+import type { ReserveResult, TokenReservation } from './oidc-token.service.ts';
 
 /**
  * The only node-oidc paths reachable from outside, matched exactly on the parsed path. Everything else
@@ -20,14 +20,31 @@ const FORWARDED: Record<string, readonly string[]> = {
 };
 
 /** Request headers passed on to node-oidc; the rest (cookies, client-sent X-Forwarded-*, ...) are dropped. */
-const PASS_REQUEST = ['accept', 'accept-language', 'authorization', 'content-type', 'dpop', 'origin', 'user-agent', 'access-control-request-method', 'access-control-request-headers'];
+const PASS_REQUEST = [
+  'accept',
+  'accept-language',
+  'authorization',
+  'content-type',
+  'dpop',
+  'origin',
+  'user-agent',
+  'access-control-request-method',
+  'access-control-request-headers',
+];
 
 /** One line for the operator; the error's name and message only (never a request body or header). */
 function logFailure(msg: string, err: unknown): void {
-  console.error(JSON.stringify({ level: 'error', msg, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  console.error(
+    JSON.stringify({ level: 'error', msg, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  );
 }
 
-function oauthError(status: number, error: string, description: string, headers: Record<string, string> = {}): Response {
+function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify({ error, error_description: description }), {
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
@@ -77,7 +94,8 @@ function downstream(res: Response): Response {
 
 async function forward(c: Context<AppEnv>, body?: ArrayBuffer, counted?: TokenReservation): Promise<Response> {
   const link = c.var.services.nodeOidc;
-  if (!link) return problem('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
+  if (!link)
+    return problem('oidc_unavailable', 'The token service is not configured (OIDC_ORIGIN or the NODE_OIDC container)');
   // The allow-listed path itself (c.req.path matched it exactly), never the raw one the client spelled.
   const { search } = new URL(c.req.url);
   const headers = upstreamHeaders(c);
@@ -89,11 +107,15 @@ async function forward(c: Context<AppEnv>, body?: ArrayBuffer, counted?: TokenRe
 function invalidClient(c: Context<AppEnv>): Response {
   const issuer = c.var.deps.config.OIDC_ISSUER ?? `${new URL(c.req.url).origin}/oidc`;
   const description = 'client authentication failed';
-  const challenge: Record<string, string> = c.req.header('authorization') === undefined ? {} : { 'www-authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` };
+  const challenge: Record<string, string> =
+    c.req.header('authorization') === undefined
+      ? {}
+      : { 'www-authenticate': `Basic realm="${issuer}", error="invalid_client", error_description="${description}"` };
   return oauthError(401, 'invalid_client', description, challenge);
 }
 
-const unavailable = () => oauthError(503, 'temporarily_unavailable', 'The token service is temporarily unavailable', { 'retry-after': '1' });
+const unavailable = () =>
+  oauthError(503, 'temporarily_unavailable', 'The token service is temporarily unavailable', { 'retry-after': '1' });
 
 /**
  * /oidc/*: discovery, JWKS and the token endpoint of node-oidc, forwarded. A token request reaches node-oidc

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { TIER_NAMES } from './tiers.ts';
-import { jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
+import { TIER_NAMES } from './tiers.ts';
 
 const limit = z.number().int().nullable().openapi({ description: 'null: unlimited' });
 
@@ -13,7 +13,9 @@ export const TierStatusSchema = z
       max_calls_per_day: limit,
       max_tokens_per_day: limit,
       max_webhook_subscriptions: limit,
-      max_webhook_deliveries_per_day: limit.openapi({ description: 'Delivery attempts, retries included; null: unlimited' }),
+      max_webhook_deliveries_per_day: limit.openapi({
+        description: 'Delivery attempts, retries included; null: unlimited',
+      }),
     }),
     usage: z.object({
       agents: z.number().int(),
@@ -27,7 +29,10 @@ export const TierStatusSchema = z
   .openapi('TierStatus');
 export type TierStatus = z.infer<typeof TierStatusSchema>;
 
-export const UpgradeBody = z.object({ target_tier: z.enum(TIER_NAMES) }).strict().openapi('TierUpgrade');
+export const UpgradeBody = z
+  .object({ target_tier: z.enum(TIER_NAMES) })
+  .strict()
+  .openapi('TierUpgrade');
 
 export const CheckoutSchema = z.object({ checkout_url: z.string().url() }).openapi('Checkout');
 

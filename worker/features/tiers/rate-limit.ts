@@ -45,7 +45,8 @@ export function rateLimit(): MiddlewareHandler<TenantEnv> {
     }
     if (!result.allowed) {
       const nowMs = clock.now().getTime();
-      const retryAfter = result.retry_at === null ? resetSeconds : Math.max(1, Math.ceil((result.retry_at - nowMs) / 1000));
+      const retryAfter =
+        result.retry_at === null ? resetSeconds : Math.max(1, Math.ceil((result.retry_at - nowMs) / 1000));
       const detail =
         result.retry_at === null
           ? `Daily API call limit of ${result.limit} reached; it resets at ${result.reset_at}`

@@ -10,6 +10,9 @@ export function tierRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(upgradeTierRoute, async (c) => {
     const { target_tier } = c.req.valid('json');
     const { 'idempotency-key': idempotencyKey } = c.req.valid('header');
-    return c.json(await c.var.services.tier.initiateUpgrade(c.var.tenant.organizationId, target_tier, { idempotencyKey }), 200);
+    return c.json(
+      await c.var.services.tier.initiateUpgrade(c.var.tenant.organizationId, target_tier, { idempotencyKey }),
+      200,
+    );
   });
 }

@@ -1,11 +1,11 @@
-import type { Db, Queryable } from '../../platform/db.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { nextUtcMidnight } from '../../platform/clock.ts';
+import type { Db, Queryable } from '../../platform/db.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
-import { TIER_CONFIG, TIER_RANK, isTierName, type TierName } from './tiers.ts';
-import type { TierStatus } from './contract.ts';
-import type { AuditService } from '../audit/audit.service.ts';
 import type { EventAnnouncer } from '../agents/agent.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { TierStatus } from './contract.ts';
+import { isTierName, TIER_CONFIG, TIER_RANK, type TierName } from './tiers.ts';
 import type { UsageLimiterService } from './usage-limiter.service.ts';
 
 /** Starts a paid upgrade (Stripe Checkout); provided by the billing service when Stripe is configured. */
@@ -67,7 +67,9 @@ export class TierService {
    * Throws nothing of its own; database errors propagate.
    */
   async fetchTier(organizationId: string, q: Queryable = this.db): Promise<TierName> {
-    const [row] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1', [organizationId]);
+    const [row] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1', [
+      organizationId,
+    ]);
     return tierOf(row?.tier);
   }
 
@@ -147,9 +149,10 @@ export class TierService {
     limit: 'max_agents' | 'max_webhook_subscriptions',
     rule: { count: string; what: string; remedy: string },
   ): Promise<void> {
-    const [org] = await q.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
-      organizationId,
-    ]);
+    const [org] = await q.query<{ tier: string }>(
+      'SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE',
+      [organizationId],
+    );
     if (!org) throw notFound('Organization');
     const tier = tierOf(org.tier);
     const max = TIER_CONFIG[tier][limit];
@@ -157,7 +160,11 @@ export class TierService {
     const [row] = await q.query<{ n: number }>(rule.count, [organizationId]);
     const current = Number(row?.n ?? 0);
     if (current >= max) {
-      throw new AppError('tier_limit_exceeded', `The ${tier} tier allows ${max} ${rule.what}; ${rule.remedy}`, { tier, limit: max, current });
+      throw new AppError('tier_limit_exceeded', `The ${tier} tier allows ${max} ${rule.what}; ${rule.remedy}`, {
+        tier,
+        limit: max,
+        current,
+      });
     }
   }
 
@@ -189,15 +196,24 @@ export class TierService {
    * Throws `not_found` (404).
    */
   revokePaidTier(organizationId: string, paid: TierName | null, options: TierChangeOptions = {}): Promise<TierChange> {
-    return this.#change(organizationId, (current) => (paid !== null && checkUpgrade(paid, current).ok ? current : 'free'), options);
+    return this.#change(
+      organizationId,
+      (current) => (paid !== null && checkUpgrade(paid, current).ok ? current : 'free'),
+      options,
+    );
   }
 
   /** Locks the organization row, picks the new tier from the current one, and records the change. */
-  #change(organizationId: string, pick: (current: TierName) => TierName, { q, actor = 'system', details }: TierChangeOptions): Promise<TierChange> {
+  #change(
+    organizationId: string,
+    pick: (current: TierName) => TierName,
+    { q, actor = 'system', details }: TierChangeOptions,
+  ): Promise<TierChange> {
     const run = async (tx: Queryable): Promise<TierChange> => {
-      const [org] = await tx.query<{ tier: string }>('SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE', [
-        organizationId,
-      ]);
+      const [org] = await tx.query<{ tier: string }>(
+        'SELECT tier FROM organizations WHERE organization_id = $1 FOR UPDATE',
+        [organizationId],
+      );
       if (!org) throw notFound('Organization');
       const previous = tierOf(org.tier);
       const tier = pick(previous);
@@ -215,7 +231,12 @@ export class TierService {
         subject: organizationId,
         payload: { ...details, from: previous, to: tier },
       });
-      if (upgraded) await this.events?.announce(tx, organizationId, 'tier.upgraded', { organization_id: organizationId, from: previous, to: tier });
+      if (upgraded)
+        await this.events?.announce(tx, organizationId, 'tier.upgraded', {
+          organization_id: organizationId,
+          from: previous,
+          to: tier,
+        });
       return { previous, tier, changed: true };
     };
     return q ? run(q) : this.db.tx(run);
@@ -251,7 +272,10 @@ export class TierService {
   ): Promise<{ checkout_url: string }> {
     await this.assertUpgradeAllowed(organizationId, targetTier);
     if (!this.checkout) {
-      throw new AppError('billing_not_configured', 'Billing is not configured on this deployment (STRIPE_SECRET_KEY is unset)');
+      throw new AppError(
+        'billing_not_configured',
+        'Billing is not configured on this deployment (STRIPE_SECRET_KEY is unset)',
+      );
     }
     return this.checkout.createUpgradeCheckout(organizationId, targetTier, options);
   }
@@ -262,7 +286,9 @@ export class TierService {
    */
   async assertUpgradeAllowed(organizationId: string, targetTier: TierName): Promise<void> {
     if (!isTierName(targetTier)) {
-      throw validationFailed('Unknown tier', [{ path: 'target_tier', message: 'must be one of free, pro, enterprise' }]);
+      throw validationFailed('Unknown tier', [
+        { path: 'target_tier', message: 'must be one of free, pro, enterprise' },
+      ]);
     }
     const check = checkUpgrade(await this.fetchTier(organizationId), targetTier);
     if (!check.ok) throw validationFailed(check.reason, [{ path: 'target_tier', message: check.reason }]);

@@ -25,7 +25,13 @@ export interface TierLimits {
 }
 
 export const TIER_CONFIG: Readonly<Record<TierName, Readonly<TierLimits>>> = {
-  free: { max_agents: 10, max_calls_per_day: 10_000, max_tokens_per_day: 1_000, max_webhook_subscriptions: 5, max_webhook_deliveries_per_day: 1_000 },
+  free: {
+    max_agents: 10,
+    max_calls_per_day: 10_000,
+    max_tokens_per_day: 1_000,
+    max_webhook_subscriptions: 5,
+    max_webhook_deliveries_per_day: 1_000,
+  },
   pro: {
     max_agents: 250,
     max_calls_per_day: 1_000_000,
@@ -45,7 +51,8 @@ export const TIER_CONFIG: Readonly<Record<TierName, Readonly<TierLimits>>> = {
 /** Order of the tiers: an upgrade goes to a strictly higher rank. */
 export const TIER_RANK: Readonly<Record<TierName, number>> = { free: 0, pro: 1, enterprise: 2 };
 
-export const isTierName = (v: unknown): v is TierName => typeof v === 'string' && (TIER_NAMES as readonly string[]).includes(v);
+export const isTierName = (v: unknown): v is TierName =>
+  typeof v === 'string' && (TIER_NAMES as readonly string[]).includes(v);
 
 /**
  * An organization's tier as read at some moment: `version` is `organizations.tier_version`, bumped by every

@@ -74,7 +74,13 @@ export class UsageLimiterService {
    * Rejects when the Durable Object is unreachable.
    */
   takeDeliveries(organizationId: string, tier: TierName, nowMs: number, wanted: number): Promise<TakeResult> {
-    return this.#link(organizationId).take('deliveries', TIER_CONFIG[tier].max_webhook_deliveries_per_day, nowMs, wanted, 'blocking');
+    return this.#link(organizationId).take(
+      'deliveries',
+      TIER_CONFIG[tier].max_webhook_deliveries_per_day,
+      nowMs,
+      wanted,
+      'blocking',
+    );
   }
 
   /**

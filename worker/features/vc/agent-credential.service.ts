@@ -1,3 +1,4 @@
+import { isAgentId } from '../../../shared/agent-id.ts';
 import type { Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
@@ -11,7 +12,6 @@ import { didWebOrigin } from '../did/did-web.ts';
 import { TtlMemoryCache } from '../did/ttl-memory-cache.ts';
 import type { StatusListService } from './status-list.service.ts';
 import { agentIdentityCredential, statusListEntry, VC_JWT_HEADER } from './vc-documents.ts';
-import { isAgentId } from '../../../shared/agent-id.ts';
 
 /** A signed credential as served, or the mark of a decommissioned agent (`gone`). */
 export interface CredentialArtifact extends Artifact {

@@ -1,11 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { SafeString, Text, Uuid, jsonBody, jsonResponse, pick, tenantProblems } from '../../http/schemas.ts';
 import { tenantAudience } from '../../http/audience.ts';
+import { jsonBody, jsonResponse, pick, SafeString, Text, tenantProblems, Uuid } from '../../http/schemas.ts';
 import { WEBHOOK_EVENT_TYPES } from './webhook-events.ts';
 
 const EventType = SafeString(100).openapi({ enum: [...WEBHOOK_EVENT_TYPES], example: 'agent.created' });
 // Event names are checked by the service (one `validation_failed` listing the unknown ones).
-const Events = z.array(EventType).min(1, 'must not be empty').max(WEBHOOK_EVENT_TYPES.length * 2);
+const Events = z
+  .array(EventType)
+  .min(1, 'must not be empty')
+  .max(WEBHOOK_EVENT_TYPES.length * 2);
 const Url = SafeString(2048).openapi({
   description: '`https://` to a public host (private, loopback, link-local and metadata addresses are refused)',
   example: 'https://hooks.example.com/agentidp',
@@ -30,8 +33,14 @@ export const WebhookSchema = z
     events: z.array(z.string()),
     active: z.boolean(),
     failure_count: z.number().int().openapi({ description: 'Consecutive failed attempts' }),
-    disabled_reason: z.string().nullable().openapi({ description: '`endpoint_gone` (the receiver answered 410) or `failing_for_5_days`' }),
-    previous_secret_expires_at: z.string().nullable().openapi({ description: 'Until then the previous secret also signs' }),
+    disabled_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: '`endpoint_gone` (the receiver answered 410) or `failing_for_5_days`' }),
+    previous_secret_expires_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Until then the previous secret also signs' }),
     created_at: z.string(),
     updated_at: z.string(),
   })
@@ -44,7 +53,9 @@ export const CreatedWebhookSchema = WebhookSchema.extend({
 export const RotatedSecretSchema = z
   .object({
     secret: z.string().openapi({ description: 'The new signing secret. Shown once.' }),
-    previous_secret_expires_at: z.string().openapi({ description: 'The old secret signs alongside the new one until then' }),
+    previous_secret_expires_at: z
+      .string()
+      .openapi({ description: 'The old secret signs alongside the new one until then' }),
   })
   .openapi('RotatedWebhookSecret');
 

@@ -1,8 +1,8 @@
-import type { Queryable } from '../../platform/db.ts';
-import type { Clock } from '../../platform/clock.ts';
-import { isWebhookEventType } from './webhook-events.ts';
-import type { EventAnnouncer } from '../agents/agent.service.ts';
 import type { WebhookDispatcher } from '../../../durable-objects/webhook-dispatcher.do.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Queryable } from '../../platform/db.ts';
+import type { EventAnnouncer } from '../agents/agent.service.ts';
+import { isWebhookEventType } from './webhook-events.ts';
 
 /**
  * The one place where services announce domain events. `announce` records one `webhook_deliveries` row per
@@ -64,7 +64,9 @@ export class EventService implements EventAnnouncer {
         try {
           await this.dispatchers.getByName(id).kick(id);
         } catch (err) {
-          console.error(JSON.stringify({ level: 'warn', msg: 'webhook kick failed', subscription_id: id, error: String(err) }));
+          console.error(
+            JSON.stringify({ level: 'warn', msg: 'webhook kick failed', subscription_id: id, error: String(err) }),
+          );
         }
       }),
     );

@@ -20,7 +20,10 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listWebhooksRoute, async (c) => {
     const { limit, offset } = c.req.valid('query');
-    return c.json({ data: await c.var.services.webhooks.list(c.var.tenant.organizationId, limit ?? 50, offset ?? 0) }, 200);
+    return c.json(
+      { data: await c.var.services.webhooks.list(c.var.tenant.organizationId, limit ?? 50, offset ?? 0) },
+      200,
+    );
   });
 
   app.openapi(getWebhookRoute, async (c) => {
@@ -29,7 +32,10 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(patchWebhookRoute, async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await c.var.services.webhooks.update(c.var.tenant.organizationId, id, c.req.valid('json'), actor(c)), 200);
+    return c.json(
+      await c.var.services.webhooks.update(c.var.tenant.organizationId, id, c.req.valid('json'), actor(c)),
+      200,
+    );
   });
 
   app.openapi(deleteWebhookRoute, async (c) => {
@@ -38,7 +44,10 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(rotateWebhookSecretRoute, async (c) => {
-    return c.json(await c.var.services.webhooks.rotateSecret(c.var.tenant.organizationId, c.req.valid('param').id, actor(c)), 200);
+    return c.json(
+      await c.var.services.webhooks.rotateSecret(c.var.tenant.organizationId, c.req.valid('param').id, actor(c)),
+      200,
+    );
   });
 
   app.openapi(getWebhookSecretRoute, async (c) => {
@@ -50,7 +59,12 @@ export function webhookRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listDeliveriesRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { limit, offset } = c.req.valid('query');
-    const data = await c.var.services.webhooks.listDeliveries(c.var.tenant.organizationId, id, limit ?? 50, offset ?? 0);
+    const data = await c.var.services.webhooks.listDeliveries(
+      c.var.tenant.organizationId,
+      id,
+      limit ?? 50,
+      offset ?? 0,
+    );
     return c.json({ data }, 200);
   });
 }

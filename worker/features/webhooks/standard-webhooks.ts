@@ -20,8 +20,11 @@ function secretKeyBytes(secret: string): Uint8Array<ArrayBuffer> {
 
 /** `v1,<base64 HMAC-SHA256>` of one message under one secret. `timestampSec` is integer Unix seconds. */
 export async function signWebhook(secret: string, msgId: string, timestampSec: number, body: string): Promise<string> {
-  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0) throw new TypeError('webhook timestamp must be integer seconds ≥ 0');
-  const key = await crypto.subtle.importKey('raw', secretKeyBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  if (!Number.isSafeInteger(timestampSec) || timestampSec < 0)
+    throw new TypeError('webhook timestamp must be integer seconds ≥ 0');
+  const key = await crypto.subtle.importKey('raw', secretKeyBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+  ]);
   const mac = await crypto.subtle.sign('HMAC', key, utf8(`${msgId}.${timestampSec}.${body}`));
   return `v1,${toBase64(new Uint8Array(mac))}`;
 }

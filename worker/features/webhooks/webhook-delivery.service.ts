@@ -1,10 +1,10 @@
 import type { Db, Queryable } from '../../platform/db.ts';
 import { checkOutboundUrl } from '../../platform/ssrf.ts';
-import { sendWebhook, type AttemptResult } from './webhook-http.ts';
-import { WEBHOOK_DISABLE_AFTER_MS } from './webhook-events.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import { type DeliveryQuota, withinDeliveryQuota } from './delivery-quota.ts';
+import { WEBHOOK_DISABLE_AFTER_MS } from './webhook-events.ts';
+import { type AttemptResult, sendWebhook } from './webhook-http.ts';
 import type { WebhookSecretOpener } from './webhook-secrets.service.ts';
-import { withinDeliveryQuota, type DeliveryQuota } from './delivery-quota.ts';
 
 export interface DeliveryOptions {
   /** Delay in seconds before each attempt (WEBHOOK_RETRY_SCHEDULE); its length is the number of attempts. */
@@ -68,7 +68,12 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * Subscriptions with a delivery that was due more than `graceMs` before `nowMs` and is not being sent: their
  * dispatcher missed a kick (the cron sweep wakes them).
  */
-export async function overdueSubscriptions(q: Queryable, nowMs: number, graceMs = 60_000, limit = 500): Promise<string[]> {
+export async function overdueSubscriptions(
+  q: Queryable,
+  nowMs: number,
+  graceMs = 60_000,
+  limit = 500,
+): Promise<string[]> {
   const rows = await q.query<{ subscription_id: string }>(
     `SELECT DISTINCT subscription_id FROM webhook_deliveries
      WHERE ${OUTSTANDING} AND next_retry_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
@@ -183,7 +188,11 @@ export class WebhookDeliveryService {
 
   async #secrets(sub: SubscriptionRow, now: number): Promise<string[]> {
     const secrets = [await this.secrets.open(sub.secret_ciphertext)];
-    if (sub.previous_secret_ciphertext && sub.previous_secret_expires_at && Date.parse(sub.previous_secret_expires_at) > now) {
+    if (
+      sub.previous_secret_ciphertext &&
+      sub.previous_secret_expires_at &&
+      Date.parse(sub.previous_secret_expires_at) > now
+    ) {
       secrets.push(await this.secrets.open(sub.previous_secret_ciphertext));
     }
     return secrets;
@@ -195,7 +204,15 @@ export class WebhookDeliveryService {
     // Built from the stored fields in a fixed order, so the body is the same bytes on every attempt.
     const body = JSON.stringify({ type: d.payload.type, timestamp: d.payload.timestamp, data: d.payload.data });
     return sendWebhook(
-      { url: check.url, secrets, msgId: d.event_id, timestampSec: Math.floor(now / 1000), body, timeoutMs: this.opts.timeoutMs, fetch: this.opts.fetch },
+      {
+        url: check.url,
+        secrets,
+        msgId: d.event_id,
+        timestampSec: Math.floor(now / 1000),
+        body,
+        timeoutMs: this.opts.timeoutMs,
+        fetch: this.opts.fetch,
+      },
       now,
     );
   }
@@ -212,19 +229,33 @@ export class WebhookDeliveryService {
     const at = new Date(now).toISOString();
     const status = r.kind === 'response' ? r.status : null;
     if (status !== null && status >= 200 && status < 300) {
-      const done = await this.#finish(d.id, token, { status: 'delivered', code: status, next: null, error: null, deliveredAt: at }, at, 'success');
+      const done = await this.#finish(
+        d.id,
+        token,
+        { status: 'delivered', code: status, next: null, error: null, deliveredAt: at },
+        at,
+        'success',
+      );
       return done ? 'delivered' : 'lost';
     }
     const error = r.kind === 'error' ? r.error : `receiver answered HTTP ${r.status}`;
     if (status === 410) {
-      const outcome = { status: 'dead_letter', code: 410, next: null, error: `${error}; subscription disabled`, deliveredAt: null };
+      const outcome = {
+        status: 'dead_letter',
+        code: 410,
+        next: null,
+        error: `${error}; subscription disabled`,
+        deliveredAt: null,
+      };
       await this.#finish(d.id, token, outcome, at, 'none');
       await this.#disable(sub, 'endpoint_gone', now, token);
       return 'disabled';
     }
     const retryAfterMs = r.kind === 'response' ? (r.retryAfterMs ?? 0) : 0;
     const left = d.attempt_count < this.opts.schedule.length && !subscriptionDisabled;
-    const nextAt = left ? new Date(now + Math.max(this.opts.schedule[d.attempt_count]! * 1000, retryAfterMs)).toISOString() : null;
+    const nextAt = left
+      ? new Date(now + Math.max(this.opts.schedule[d.attempt_count]! * 1000, retryAfterMs)).toISOString()
+      : null;
     const outcome = { status: left ? 'failed' : 'dead_letter', code: status, next: nextAt, error, deliveredAt: null };
     const done = await this.#finish(d.id, token, outcome, at, 'failure');
     if (!done) return 'lost';
@@ -273,7 +304,12 @@ export class WebhookDeliveryService {
    * Turns the subscription off (audited, actor `system`) and dead-letters what it still had to send, except
    * the rows of this round (`token`): their outcomes are recorded next, as dead letters unless delivered.
    */
-  async #disable(sub: SubscriptionRow, reason: 'endpoint_gone' | 'failing_for_5_days', now: number, token: string): Promise<void> {
+  async #disable(
+    sub: SubscriptionRow,
+    reason: 'endpoint_gone' | 'failing_for_5_days',
+    now: number,
+    token: string,
+  ): Promise<void> {
     const at = new Date(now).toISOString();
     await this.db.tx(async (q) => {
       const [row] = await q.query(
@@ -292,7 +328,12 @@ export class WebhookDeliveryService {
     await this.#deadLetterOutstanding(sub.id, now, `subscription disabled (${reason})`, token);
   }
 
-  async #deadLetterOutstanding(subscriptionId: string, now: number, reason: string, exceptToken?: string): Promise<void> {
+  async #deadLetterOutstanding(
+    subscriptionId: string,
+    now: number,
+    reason: string,
+    exceptToken?: string,
+  ): Promise<void> {
     await this.db.query(
       `UPDATE webhook_deliveries SET status = 'dead_letter', next_retry_at = NULL, last_error = $2,
          lease_token = NULL, lease_expires_at = NULL, updated_at = $3

@@ -50,10 +50,15 @@ export async function sendWebhook(input: SendInput, nowMs: number): Promise<Atte
       signal: AbortSignal.timeout(input.timeoutMs),
     });
     await res.body?.cancel().catch(() => undefined);
-    return { kind: 'response', status: res.status, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), nowMs) };
+    return {
+      kind: 'response',
+      status: res.status,
+      retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), nowMs),
+    };
   } catch (err) {
     const name = (err as Error | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'error', error: `timed out after ${input.timeoutMs} ms` };
+    if (name === 'TimeoutError' || name === 'AbortError')
+      return { kind: 'error', error: `timed out after ${input.timeoutMs} ms` };
     return { kind: 'error', error: `request failed: ${String((err as Error)?.message ?? err).slice(0, 300)}` };
   }
 }

@@ -10,7 +10,8 @@ export interface WebhookSecretOpener {
   open(stored: string): Promise<string>;
 }
 
-const unavailable = (detail: string) => new AppError('key_custody_unavailable', `Webhook secret custody is unavailable: ${detail}`);
+const unavailable = (detail: string) =>
+  new AppError('key_custody_unavailable', `Webhook secret custody is unavailable: ${detail}`);
 
 /**
  * Custody of webhook signing secrets. What is kept in Postgres (`secret_ciphertext`,
@@ -34,11 +35,15 @@ export class WebhookSecretsService implements WebhookSecretOpener {
    */
   async seal(organizationId: string, subscriptionId: string, secret: string): Promise<string> {
     if (this.mode === 'local') return this.encryptor.encrypt(secret);
-    const { status, body } = await this.#link().internal<{ path?: string; version?: number }>('POST', '/internal/webhook-secrets/store', {
-      organization_id: organizationId,
-      subscription_id: subscriptionId,
-      secret,
-    });
+    const { status, body } = await this.#link().internal<{ path?: string; version?: number }>(
+      'POST',
+      '/internal/webhook-secrets/store',
+      {
+        organization_id: organizationId,
+        subscription_id: subscriptionId,
+        secret,
+      },
+    );
     if (status !== 201 || typeof body?.path !== 'string' || !Number.isInteger(body.version)) {
       throw unavailable(`store answered ${status}`);
     }
@@ -53,7 +58,11 @@ export class WebhookSecretsService implements WebhookSecretOpener {
     const plain = await this.#decrypt(stored);
     const ref = parseVaultRef(plain);
     if (!ref) return plain;
-    const { status, body } = await this.#link().internal<{ secret?: string }>('POST', '/internal/webhook-secrets/read', ref);
+    const { status, body } = await this.#link().internal<{ secret?: string }>(
+      'POST',
+      '/internal/webhook-secrets/read',
+      ref,
+    );
     if (status === 404) throw new AppError('key_unavailable', 'The webhook secret is gone from Vault');
     if (status !== 200 || typeof body?.secret !== 'string') throw unavailable(`read answered ${status}`);
     return body.secret;

@@ -1,13 +1,13 @@
-import type { Db, Queryable } from '../../platform/db.ts';
 import { type Clock, toIsoOrNull } from '../../platform/clock.ts';
+import type { Db, Queryable } from '../../platform/db.ts';
 import { notFound } from '../../platform/errors.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { TierService } from '../tiers/tier.service.ts';
+import type { WebhookDelivery } from './contract.ts';
 import { generateWebhookSecret } from './standard-webhooks.ts';
 import { WEBHOOK_SECRET_OVERLAP_MS, type WebhookEventType } from './webhook-events.ts';
 import { checkWebhookEvents, checkWebhookUrl, refuseDuplicate } from './webhook-rules.ts';
-import type { AuditService } from '../audit/audit.service.ts';
 import type { WebhookSecretsService } from './webhook-secrets.service.ts';
-import type { TierService } from '../tiers/tier.service.ts';
-import type { WebhookDelivery } from './contract.ts';
 
 export interface WebhookSubscription {
   id: string;
@@ -89,7 +89,11 @@ export class WebhookService {
    * `conflict` (409, `existing_id`) when the same url is already subscribed to the same events,
    * `tier_limit_exceeded` (429) at the tier's subscription cap.
    */
-  async create(organizationId: string, input: WebhookInput, actor: string): Promise<WebhookSubscription & { secret: string }> {
+  async create(
+    organizationId: string,
+    input: WebhookInput,
+    actor: string,
+  ): Promise<WebhookSubscription & { secret: string }> {
     const url = checkWebhookUrl(input.url, this.allowPrivateUrls);
     const events = checkWebhookEvents(input.events);
     const secret = generateWebhookSecret();
@@ -194,7 +198,14 @@ export class WebhookService {
     });
     // After commit, best effort: a secret left behind in Vault is unreachable (nothing refers to it).
     await this.secrets.forget(stored).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'warn', msg: 'webhook secret not removed from custody', subscription: id, error: String(err) }));
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'webhook secret not removed from custody',
+          subscription: id,
+          error: String(err),
+        }),
+      );
     });
   }
 

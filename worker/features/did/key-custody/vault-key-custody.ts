@@ -5,7 +5,8 @@ import type { NodeOidc } from '../../oidc/node-oidc.ts';
 import type { KeyCustody, KeyHint } from './key-custody.ts';
 
 const keyUnavailable = () => new AppError('key_unavailable', 'The signing key cannot be opened');
-const custodyUnavailable = (detail: string) => new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
+const custodyUnavailable = (detail: string) =>
+  new AppError('key_custody_unavailable', `Key custody is unavailable: ${detail}`);
 
 /**
  * Keeps private keys in HashiCorp Vault (KV v2), through node-oidc's internal API — the only component
