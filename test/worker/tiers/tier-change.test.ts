@@ -5,7 +5,7 @@ import { TIER_CONFIG } from '../../../worker/features/tiers/tiers.ts';
 import { systemClock } from '../../../worker/platform/clock.ts';
 import { clockedApp } from '../../support/clocked-app.ts';
 import { sql } from '../../support/db.ts';
-import { checkoutCompleted, deliver, subscriptionEvent } from '../../support/stripe.ts';
+import { deliver, paidCheckout, setSubscription, subscriptionEvent } from '../../support/stripe.ts';
 import { createOrg, json } from '../../support/worker.ts';
 
 const FREE = String(TIER_CONFIG.free.max_calls_per_day);
@@ -25,10 +25,10 @@ describe('tier changes apply to the next request', () => {
     const org = await createOrg();
     for (let i = 0; i < 3; i++) expect((await limitOf(cachedKeys, org.api_key)).limit).toBe(FREE);
 
-    const res = await deliver(checkoutCompleted(org.organization_id, 'pro'), cachedKeys);
+    const res = await deliver(await paidCheckout(org.organization_id, 'pro'), cachedKeys);
     expect((await json(res)).outcome).toBe('applied');
 
-    // The key row (tier free) is still cached in this isolate; the limiter knows better.
+    // The key row (tier free) was cached in this isolate; the change made it forget the row.
     expect(await limitOf(cachedKeys, org.api_key)).toEqual({ limit: PRO, remaining: String(Number(PRO) - 4) });
     const [row] = await sql<{ tier: string; tier_version: string }>(
       'SELECT tier, tier_version FROM organizations WHERE organization_id = $1',
@@ -39,14 +39,20 @@ describe('tier changes apply to the next request', () => {
 
   it('the request right after the subscription ends carries the free limit again', async () => {
     const org = await createOrg();
-    await deliver(checkoutCompleted(org.organization_id, 'enterprise'), cachedKeys);
+    const checkout = await paidCheckout(org.organization_id, 'enterprise');
+    expect((await json(await deliver(checkout, cachedKeys))).outcome).toBe('applied');
+    const subscriptionId = checkout.data.object.subscription as string;
+    await setSubscription(subscriptionId, {
+      status: 'canceled',
+      metadata: { orgId: org.organization_id, targetTier: 'enterprise' },
+    });
     const unlimited = await cachedKeys('GET', '/v1/agents?limit=1', { token: org.api_key });
     expect(unlimited.headers.get('RateLimit-Limit')).toBeNull();
 
     const now = Math.floor(Date.now() / 1000);
     const ended = subscriptionEvent(
       'customer.subscription.deleted',
-      { id: `sub_${crypto.randomUUID().slice(0, 8)}`, orgId: org.organization_id, status: 'canceled' },
+      { id: subscriptionId, orgId: org.organization_id, status: 'canceled' },
       now,
     );
     expect((await json(await deliver(ended, cachedKeys))).outcome).toBe('applied');

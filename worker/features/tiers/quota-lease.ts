@@ -5,8 +5,8 @@ import type { CallMode, LimiterLink } from './limiter-link.ts';
 import type { QuotaDecision } from './quota-decision.ts';
 
 /** A block lasts about this long at the isolate's recent rate. */
-const BLOCK_SECONDS = 4;
-const MIN_BLOCK = 64;
+const BLOCK_SECONDS = 2;
+const MIN_BLOCK = 32;
 const MAX_BLOCK = 10_000;
 /** Once the object said the day's quota is all spent, refuse locally for this long before asking again. */
 const SPENT_RECHECK_MS = 1_000;
